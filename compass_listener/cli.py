@@ -1,0 +1,105 @@
+"""Command line entry point: the GUI by default, headless sub-commands otherwise.
+
+Exit codes: 0 success, 1 failure, 2 usage error. Errors are printed as one sentence on
+stderr; tracebacks only go to the log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import logging
+import os
+import sys
+
+from compass_listener import APP_NAME, __version__
+
+# Sub-command modules under compass_listener/commands/, in the order `--help` lists them.
+COMMANDS = [
+    "listen",
+    "send_test",
+    "events",
+]
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as written (exit code 2)."""
+
+
+class CommandError(Exception):
+    """A command that failed for a reason the user can act on (exit code 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's default exits 2 with usage; keep that
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="compass-listener",
+        description=f"{APP_NAME}: receive, verify, keep and show HCL Compass webhook deliveries.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="keep the history, settings and logs in DIR "
+        "(default: the platform's user directories, or $COMPASS_LISTENER_HOME)",
+    )
+    parser.add_argument("--minimized", action="store_true", help="start the GUI in the tray")
+    parser.add_argument(
+        "--secret-env",
+        metavar="VAR",
+        help="GUI: use the secret in environment variable VAR for routes that have none stored",
+    )
+    parser.add_argument("--port", type=int, help="GUI: listen on this port for this session")
+    parser.add_argument("--host", help="GUI: listen on this address for this session")
+    parser.add_argument(
+        "--quit-after",
+        type=float,
+        metavar="SECONDS",
+        help=argparse.SUPPRESS,  # for smoke tests of the GUI and the frozen bundle
+    )
+    parser.add_argument("--allow-unsigned", action="store_true",
+                        help="allow binding beyond loopback while a route has no secret")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"compass_listener.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from compass_listener.store import paths
+
+    if args.data_dir:
+        os.environ[paths.HOME_ENV] = os.path.abspath(args.data_dir)
+    func = getattr(args, "func", None)
+    if func is None:
+        from compass_listener.app.gui import run_gui
+
+        func = run_gui
+    paths.setup_logging(console=func is not None and args.command is not None)
+    try:
+        result = func(args)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except UsageError as exc:
+        print(f"compass-listener: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(f"compass-listener: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: one sentence for the user, the traceback for the log
+        logging.getLogger("compass_listener").exception("unhandled error")
+        print(f"compass-listener: unexpected error ({type(exc).__name__}: {exc}); "
+              f"the traceback is in {paths.log_file()}", file=sys.stderr)
+        return 1

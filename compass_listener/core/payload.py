@@ -1,0 +1,129 @@
+"""Parsing a Compass delivery body into a record summary and its fields.
+
+The documented shape is `{"webUrl": ..., "content": {FieldName: {"truncated": "false",
+"value": "...", "url": ...}}}` (compass-protocol.md §2), but nothing about it is promised:
+values may be numbers or null, `truncated` a boolean, fields missing, extra keys present.
+Whatever arrives is parsed as far as it goes and never raises.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class ParseStatus(str, Enum):
+    OK = "ok"
+    NOT_JSON = "not_json"        # not UTF-8 JSON at all
+    BAD_SHAPE = "bad_shape"      # JSON, but not an object with a `content` object
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    value: str
+    truncated: bool = False
+    url: str = ""
+
+
+@dataclass
+class ParsedPayload:
+    status: ParseStatus
+    problem: str = ""                      # why it is not OK, one sentence
+    record_type: str = ""
+    record_id: str = ""
+    state: str = ""
+    headline: str = ""
+    owner: str = ""
+    web_url: str = ""
+    fields: list[Field] = field(default_factory=list)
+    extra_keys: list[str] = field(default_factory=list)   # unknown top-level keys, kept
+
+
+def as_text(value: object) -> str:
+    """A field value as Compass would show it: strings as they are, others as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def _truthy(flag: object) -> bool:
+    if isinstance(flag, str):
+        return flag.strip().lower() in ("true", "1", "yes")
+    return bool(flag) if isinstance(flag, (bool, int)) else False
+
+
+def _field(name: str, raw: object) -> Field:
+    if isinstance(raw, dict):
+        url = raw.get("url")
+        return Field(name=name, value=as_text(raw.get("value")),
+                     truncated=_truthy(raw.get("truncated")),
+                     url=url if isinstance(url, str) else "")
+    return Field(name=name, value=as_text(raw))
+
+
+def decode_json(body: bytes) -> tuple[object, str]:
+    """(document, problem): problem is "" when body is UTF-8 JSON."""
+    if not body.strip():
+        return None, "the body is empty"
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"the body is not UTF-8 (byte {exc.start})"
+    try:
+        return json.loads(text), ""
+    except RecursionError:
+        return None, "the body is JSON nested too deeply to read"
+    except ValueError as exc:
+        return None, f"the body is not valid JSON ({exc})"
+
+
+def parse_payload(body: bytes, fallback_type: str = "") -> ParsedPayload:
+    """Parse one delivery body; `fallback_type` (the route's label) names the record type
+    when the record itself does not say."""
+    document, problem = decode_json(body)
+    if problem:
+        return ParsedPayload(ParseStatus.NOT_JSON, problem=problem, record_type=fallback_type)
+    if not isinstance(document, dict):
+        return ParsedPayload(ParseStatus.BAD_SHAPE, record_type=fallback_type,
+                             problem=f"the body is a JSON {type(document).__name__}, "
+                                     f"not an object with a 'content' object")
+    web_url = document.get("webUrl")
+    extra = [k for k in document if k not in ("webUrl", "content")]
+    content = document.get("content")
+    if not isinstance(content, dict):
+        what = "missing" if content is None else f"a {type(content).__name__}"
+        return ParsedPayload(ParseStatus.BAD_SHAPE, record_type=fallback_type,
+                             web_url=web_url if isinstance(web_url, str) else "",
+                             extra_keys=extra,
+                             problem=f"'content' is {what}, not an object of record fields")
+    fields = [_field(str(name), raw) for name, raw in content.items()]
+    by_name = {f.name: f.value for f in fields}
+    lower = {f.name.lower(): f.value for f in fields}
+
+    def pick(*names: str) -> str:
+        for name in names:
+            value = by_name.get(name) or lower.get(name.lower())
+            if value:
+                return value
+        return ""
+
+    return ParsedPayload(
+        ParseStatus.OK,
+        record_type=pick("record_type") or fallback_type,
+        record_id=pick("id", "dbid"),
+        state=pick("State"),
+        headline=pick("Headline"),
+        owner=pick("Owner"),
+        web_url=web_url if isinstance(web_url, str) else "",
+        fields=fields,
+        extra_keys=extra,
+    )

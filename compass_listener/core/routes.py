@@ -1,0 +1,49 @@
+"""A route: one POST path of the listener, with its label, signature scheme and policy.
+
+The secret itself is not part of a route: it lives in the keyring (store.secrets) and is
+looked up by the route's path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from compass_listener.core.signature import Scheme
+
+DEFAULT_PATH = "/compassdefect"
+POLICY_REJECT = "reject"          # invalid/missing signatures get 401 (stored, shown rejected)
+POLICY_FLAG = "flag"              # accepted with 200, shown flagged
+POLICIES = (POLICY_REJECT, POLICY_FLAG)
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str = DEFAULT_PATH
+    label: str = "Defect"
+    scheme: Scheme = field(default_factory=Scheme)
+    policy: str = POLICY_REJECT
+
+    def with_scheme(self, scheme: Scheme) -> "Route":
+        return replace(self, scheme=scheme)
+
+
+def normalise_path(path: str) -> str:
+    """'/compassdefect', 'compassdefect' and '/compassdefect/' are the same route."""
+    path = (path or "").strip()
+    if not path.startswith("/"):
+        path = "/" + path
+    if len(path) > 1:
+        path = path.rstrip("/")
+    return path
+
+
+def parse_route_option(text: str) -> Route:
+    """`PATH[:LABEL]` as given on the command line."""
+    path, _, label = text.partition(":")
+    path = normalise_path(path)
+    return Route(path=path, label=label or path.strip("/") or "Record")
+
+
+def secret_key(path: str) -> str:
+    """The keyring entry name of a route's secret."""
+    return f"route:{normalise_path(path)}"

@@ -1,0 +1,214 @@
+"""The webhook listener: an aiohttp server that verifies, stores, answers, then publishes.
+
+It runs on whatever asyncio loop hosts it: the qasync loop in the GUI, a plain loop for
+`compass-listener listen`. It knows nothing of windows; subscribers get plain Delivery
+objects after the reply has been decided and the row committed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import socket
+import ssl
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from aiohttp import web
+
+from compass_listener.core import replies
+from compass_listener.core.delivery import Delivery
+from compass_listener.core.payload import parse_payload
+from compass_listener.core.routes import Route, normalise_path
+from compass_listener.core.signature import verify
+from compass_listener.store.events import EventStore, StoreError
+
+log = logging.getLogger(__name__)
+
+SecretLookup = Callable[[str], "str | None"]
+
+
+class ListenerError(Exception):
+    """The listener could not start: the message names the cause and the fix."""
+
+
+@dataclass
+class ListenerStats:
+    received: int = 0
+    rejected: int = 0          # answered with an error status
+    store_failures: int = 0
+    last_received_at: float | None = None
+
+
+class Listener:
+    def __init__(self, store: EventStore, routes: list[Route], secret_for: SecretLookup,
+                 body_limit: int = 10 * 1024 * 1024):
+        self.store = store
+        self._routes = {r.path: r for r in routes}
+        self.secret_for = secret_for
+        self.body_limit = body_limit
+        self.stats = ListenerStats()
+        self._delivery_subscribers: list[Callable[[Delivery], None]] = []
+        self._learn_subscribers: list[Callable[[Route], None]] = []
+        self._problem_subscribers: list[Callable[[str], None]] = []
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self.host = ""
+        self.port = 0
+        self.scheme = "http"
+        self.last_problem = ""
+
+    # ---- configuration -------------------------------------------------------------------
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes.values())
+
+    def set_routes(self, routes: list[Route]) -> None:
+        self._routes = {r.path: r for r in routes}
+
+    def on_delivery(self, callback: Callable[[Delivery], None]) -> None:
+        self._delivery_subscribers.append(callback)
+
+    def on_scheme_learned(self, callback: Callable[[Route], None]) -> None:
+        self._learn_subscribers.append(callback)
+
+    def on_problem(self, callback: Callable[[str], None]) -> None:
+        """Called with a sentence when something goes wrong ("" when it is fixed again)."""
+        self._problem_subscribers.append(callback)
+
+    @property
+    def running(self) -> bool:
+        return self._site is not None
+
+    @property
+    def urls(self) -> list[str]:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return [f"{self.scheme}://{host}:{self.port}{path}" for path in self._routes]
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+        if self.running:
+            await self.stop()
+        app = web.Application(client_max_size=self.body_limit + 1)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ListenerError(self._explain_bind(exc, host, port)) from exc
+        self._runner, self._site = runner, site
+        self.host = host
+        self.scheme = "https" if ssl_context else "http"
+        sockets = site._server.sockets if site._server else []  # the real port when port == 0
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("listening on %s", ", ".join(self.urls))
+
+    @staticmethod
+    def _explain_bind(exc: OSError, host: str, port: int) -> str:
+        if exc.errno == errno.EADDRINUSE:
+            return (f"port {port} on {host} is already in use by another program; "
+                    f"choose another port in Settings (or with --port), or stop that program")
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return (f"not allowed to listen on port {port}; ports below 1024 need "
+                    f"administrator rights, choose a port of 1024 or more")
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            return (f"the address {host} does not belong to this machine; use 127.0.0.1, "
+                    f"0.0.0.0 or one of this machine's addresses")
+        return f"cannot listen on {host}:{port} ({exc.strerror or exc})"
+
+    async def stop(self) -> None:
+        runner, self._runner, self._site = self._runner, None, None
+        if runner is not None:
+            await runner.cleanup()
+            log.info("listener stopped")
+
+    # ---- the path of one delivery ---------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        path = normalise_path(request.path)
+        route = self._routes.get(path)
+        if route is None:
+            known = ", ".join(self._routes) or "none"
+            return _json(404, f"no route {request.path} here; this listener serves {known}; "
+                              f"set the WebhookConfig's URL to one of them")
+        if request.method != "POST":
+            return _json(405, f"{request.method} is not accepted on {path}; Compass delivers "
+                              f"with POST", headers={"Allow": "POST"})
+        received_at = time.time()
+        body = await self._read_body(request)
+        if body is None:
+            self.stats.rejected += 1
+            return _json(413, f"the body is larger than this listener's limit of "
+                              f"{self.body_limit} bytes; raise the limit in Settings")
+
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+        verdict = verify(body, headers, self.secret_for(route.path), route.scheme, route.path)
+        if verdict.learned:
+            route = route.with_scheme(replace(route.scheme, learned_header=verdict.header,
+                                              learned_encoding=verdict.encoding))
+            self._routes[route.path] = route
+            for callback in self._learn_subscribers:
+                _safely(callback, route)
+        parsed = parse_payload(body, fallback_type=route.label)
+        reply = replies.decide(route, verdict, parsed)
+        delivery = Delivery(
+            received_at=received_at, route=route.path, route_label=route.label,
+            peer=request.remote or "", method=request.method, path=request.path_qs,
+            headers=headers, body=body, body_sha256=hashlib.sha256(body).hexdigest(),
+            signature=verdict.outcome.value, signature_detail=verdict.detail,
+            parse_status=parsed.status.value, parse_problem=parsed.problem,
+            record_type=parsed.record_type, record_id=parsed.record_id, state=parsed.state,
+            headline=parsed.headline, owner=parsed.owner, reply_status=reply.status,
+            reply_body=reply.body(), accepted=reply.accepted)
+        try:
+            await self.store.append(delivery)
+        except StoreError as exc:
+            # Never 200 when the row is not on disk: 503 makes Compass retry later.
+            self.stats.store_failures += 1
+            self._problem(str(exc))
+            return _json(503, f"{exc}")
+        if self.last_problem:
+            self._problem("")
+        self.stats.received += 1
+        self.stats.last_received_at = received_at
+        if not reply.accepted:
+            self.stats.rejected += 1
+        for callback in self._delivery_subscribers:
+            _safely(callback, delivery)
+        return web.Response(status=reply.status, text=reply.body(),
+                            content_type="application/json")
+
+    async def _read_body(self, request: web.Request) -> bytes | None:
+        """The exact body bytes, or None when it is over the limit (checked as it streams,
+        so an oversized body is never held in memory)."""
+        if request.content_length is not None and request.content_length > self.body_limit:
+            return None
+        chunks, total = [], 0
+        async for chunk in request.content.iter_any():
+            total += len(chunk)
+            if total > self.body_limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _problem(self, text: str) -> None:
+        self.last_problem = text
+        for callback in self._problem_subscribers:
+            _safely(callback, text)
+
+
+def _json(status: int, message: str, headers: dict | None = None) -> web.Response:
+    return web.Response(status=status, text=replies.error(status, message).body(),
+                        content_type="application/json", headers=headers)
+
+
+def _safely(callback: Callable, *args) -> None:
+    """A subscriber's bug must not cost a delivery its reply."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("a delivery subscriber failed")

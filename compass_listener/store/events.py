@@ -1,0 +1,347 @@
+"""The delivery history: one SQLite file, appended by a writer thread with group commits.
+
+Why these settings (chosen on purpose, see issue 4):
+- WAL: readers (the window, `events`) never block the writer and the writer never blocks them.
+- synchronous=FULL: Compass deletes its WebhookData record as soon as we answer 200, so after
+  that our row is the only copy. FULL makes every commit durable against power loss as well
+  as process kills; NORMAL in WAL mode could lose the last commits on power loss.
+- Group commit: one writer thread drains every delivery waiting in its queue into a single
+  transaction, so a burst of N concurrent deliveries pays for one fsync, not N. Each
+  delivery's future resolves only after the COMMIT that contains it, and the listener
+  replies only after that: a 200 means the row is on disk.
+- The writer is a thread, not the event loop: an fsync never stalls the GUI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from compass_listener.core.delivery import Delivery
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DUPLICATE_WINDOW_S = 24 * 3600
+_BATCH_MAX = 500
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    route TEXT NOT NULL,
+    route_label TEXT NOT NULL DEFAULT '',
+    peer TEXT NOT NULL DEFAULT '',
+    method TEXT NOT NULL DEFAULT 'POST',
+    path TEXT NOT NULL DEFAULT '',
+    headers TEXT NOT NULL DEFAULT '[]',
+    body BLOB NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    signature_detail TEXT NOT NULL DEFAULT '',
+    parse_status TEXT NOT NULL,
+    parse_problem TEXT NOT NULL DEFAULT '',
+    record_type TEXT NOT NULL DEFAULT '',
+    record_id TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL DEFAULT '',
+    headline TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    reply_status INTEGER NOT NULL,
+    reply_body TEXT NOT NULL DEFAULT '',
+    accepted INTEGER NOT NULL,
+    duplicate_of INTEGER
+);
+CREATE INDEX IF NOT EXISTS deliveries_dup ON deliveries (route, body_sha256, received_at);
+CREATE INDEX IF NOT EXISTS deliveries_record ON deliveries (record_id);
+"""
+
+# Migrations from version N-1 to N, applied in order; index 0 creates version 1.
+MIGRATIONS: list[str] = [_SCHEMA_V1]
+
+_SUMMARY_COLUMNS = ("id, received_at, route, route_label, peer, method, path, signature, "
+                    "signature_detail, parse_status, parse_problem, record_type, record_id, "
+                    "state, headline, owner, reply_status, accepted, duplicate_of, body_sha256")
+_ALL_COLUMNS = _SUMMARY_COLUMNS + ", headers, body, reply_body"
+
+
+class StoreError(Exception):
+    """The history cannot be written: the message says why and what to do."""
+
+
+@dataclass
+class OpenReport:
+    """What happened when the store was opened, for the user to see."""
+
+    moved_aside: Path | None = None
+    migrated_from: int | None = None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
+                           check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def _row_to_delivery(row: sqlite3.Row, full: bool) -> Delivery:
+    return Delivery(
+        id=row["id"], received_at=row["received_at"], route=row["route"],
+        route_label=row["route_label"], peer=row["peer"], method=row["method"],
+        path=row["path"],
+        headers=[tuple(h) for h in json.loads(row["headers"])] if full else [],
+        body=bytes(row["body"]) if full else b"", body_sha256=row["body_sha256"],
+        signature=row["signature"], signature_detail=row["signature_detail"],
+        parse_status=row["parse_status"], parse_problem=row["parse_problem"],
+        record_type=row["record_type"], record_id=row["record_id"], state=row["state"],
+        headline=row["headline"], owner=row["owner"], reply_status=row["reply_status"],
+        reply_body=row["reply_body"] if full else "", accepted=bool(row["accepted"]),
+        duplicate_of=row["duplicate_of"],
+    )
+
+
+class EventStore:
+    """Append deliveries durably; read them back in pages, newest first."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.report = OpenReport()
+        self._read: sqlite3.Connection | None = None
+        self._queue: queue.Queue = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self.last_error: str = ""
+
+    # ---- opening -------------------------------------------------------------------------
+    def open(self) -> OpenReport:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = self._open_checked()
+        except sqlite3.DatabaseError as exc:
+            moved = self._move_aside(exc)
+            self.report.moved_aside = moved
+            conn = self._open_checked()
+        self._write_conn = conn
+        self._read = _connect(self.path)
+        self._read.row_factory = sqlite3.Row
+        self._writer = threading.Thread(target=self._write_loop, name="event-store-writer",
+                                        daemon=True)
+        self._writer.start()
+        return self.report
+
+    def _open_checked(self) -> sqlite3.Connection:
+        conn = _connect(self.path)
+        try:
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the history in {self.path} was written by a newer Compass Listener "
+                    f"(schema {version}); update the app or start it with another --data-dir")
+            if version < SCHEMA_VERSION:
+                if version:
+                    self.report.migrated_from = version
+                conn.execute("BEGIN IMMEDIATE")
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[step].split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            return conn
+        except BaseException:
+            conn.close()
+            raise
+
+    def _move_aside(self, exc: Exception) -> Path:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.path.stem}.corrupt-{stamp}{self.path.suffix}")
+        log.error("history %s is unreadable (%s); moving it to %s", self.path, exc, target)
+        self.path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+        return target
+
+    # ---- writing -------------------------------------------------------------------------
+    async def append(self, delivery: Delivery) -> Delivery:
+        """Store one delivery; returns when its transaction is committed (id and duplicate_of
+        filled in). Raises StoreError when it could not be written."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((delivery, future, loop))
+        return await future
+
+    def append_now(self, delivery: Delivery) -> Delivery:
+        """Blocking append, for tools and tests without an event loop."""
+        done = threading.Event()
+        box: list = []
+        self._queue.put((delivery, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < _BATCH_MAX:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._queue.put(None)   # finish this batch, then stop
+                    break
+                batch.append(nxt)
+            try:
+                self._write_batch([d for d, _, _ in batch])
+                outcome: BaseException | None = None
+            except sqlite3.Error as exc:
+                outcome = StoreError(self._explain(exc))
+                self.last_error = str(outcome)
+                log.error("could not store %d deliveries: %s", len(batch), exc)
+            else:
+                self.last_error = ""
+            for delivery, target, waiter in batch:
+                result = outcome if outcome is not None else delivery
+                if isinstance(target, list):
+                    target.append(result)
+                    waiter.set()
+                else:
+                    waiter.call_soon_threadsafe(_settle, target, result)
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        text = str(exc).lower()
+        if "full" in text:
+            return (f"the disk holding {self.path} is full; free some space so deliveries "
+                    f"can be stored (Compass will retry them)")
+        if "readonly" in text or "read-only" in text or "permission" in text:
+            return (f"the history {self.path} is read-only; make it writable so deliveries "
+                    f"can be stored (Compass will retry them)")
+        return f"the history {self.path} cannot be written ({exc}); Compass will retry"
+
+    def _write_batch(self, batch: list[Delivery]) -> None:
+        conn = self._write_conn
+        assert conn is not None
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seen: dict[tuple[str, str], int] = {}
+            for d in batch:
+                key = (d.route, d.body_sha256)
+                dup = seen.get(key)
+                if dup is None:
+                    row = conn.execute(
+                        "SELECT id FROM deliveries WHERE route=? AND body_sha256=? "
+                        "AND received_at>=? ORDER BY id LIMIT 1",
+                        (d.route, d.body_sha256, d.received_at - DUPLICATE_WINDOW_S)).fetchone()
+                    dup = row[0] if row else None
+                d.duplicate_of = dup
+                cur = conn.execute(
+                    "INSERT INTO deliveries (received_at, route, route_label, peer, method, path,"
+                    " headers, body, body_sha256, signature, signature_detail, parse_status,"
+                    " parse_problem, record_type, record_id, state, headline, owner,"
+                    " reply_status, reply_body, accepted, duplicate_of)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (d.received_at, d.route, d.route_label, d.peer, d.method, d.path,
+                     json.dumps(d.headers), d.body, d.body_sha256, d.signature,
+                     d.signature_detail, d.parse_status, d.parse_problem, d.record_type,
+                     d.record_id, d.state, d.headline, d.owner, d.reply_status, d.reply_body,
+                     int(d.accepted), dup))
+                d.id = cur.lastrowid
+                if dup is None:
+                    seen[key] = d.id
+            conn.execute("COMMIT")
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            for d in batch:
+                d.id, d.duplicate_of = 0, None
+            raise
+
+    # ---- reading -------------------------------------------------------------------------
+    def _where(self, text: str = "", route: str | None = None,
+               before_id: int | None = None) -> tuple[str, list]:
+        clauses, params = [], []
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(before_id)
+        if route:
+            clauses.append("route = ?")
+            params.append(route)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(record_id LIKE ? ESCAPE '\\' OR headline LIKE ? ESCAPE '\\' "
+                           "OR CAST(body AS TEXT) LIKE ? ESCAPE '\\')")
+            params += [like, like, like]
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def summaries(self, limit: int = 200, before_id: int | None = None, text: str = "",
+                  route: str | None = None) -> list[Delivery]:
+        """One page of deliveries, newest first, without bodies and headers."""
+        where, params = self._where(text, route, before_id)
+        rows = self._reader().execute(
+            f"SELECT {_SUMMARY_COLUMNS}, '' AS headers, x'' AS body, '' AS reply_body "
+            f"FROM deliveries{where} ORDER BY id DESC LIMIT ?", params + [limit]).fetchall()
+        return [_row_to_delivery(r, full=False) for r in rows]
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        row = self._reader().execute(f"SELECT {_ALL_COLUMNS} FROM deliveries WHERE id=?",
+                                     (delivery_id,)).fetchone()
+        return _row_to_delivery(row, full=True) if row else None
+
+    def count(self, text: str = "", route: str | None = None) -> int:
+        where, params = self._where(text, route)
+        return self._reader().execute(f"SELECT COUNT(*) FROM deliveries{where}",
+                                      params).fetchone()[0]
+
+    def latest(self) -> Delivery | None:
+        page = self.summaries(limit=1)
+        return page[0] if page else None
+
+    def find_by_record_id(self, record_id: str) -> list[Delivery]:
+        rows = self._reader().execute(
+            f"SELECT {_SUMMARY_COLUMNS}, '' AS headers, x'' AS body, '' AS reply_body "
+            f"FROM deliveries WHERE record_id=? ORDER BY id DESC", (record_id,)).fetchall()
+        return [_row_to_delivery(r, full=False) for r in rows]
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._read is None:
+            raise StoreError("the history is not open")
+        return self._read
+
+    # ---- closing -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Finish every queued write, then close both connections."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        for conn in (self._write_conn, self._read):
+            if conn is not None:
+                conn.close()
+        self._write_conn = self._read = None
+
+
+def _settle(future: asyncio.Future, result: object) -> None:
+    if future.cancelled():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
