@@ -83,7 +83,7 @@ def sample_content(*, index: int = 1, record_type: str = "Defect", state: str = 
 
     submitter, owner = rng.choice(_PEOPLE), rng.choice(_PEOPLE)
     component = rng.choice(_COMPONENTS)
-    headline = (f"{component.capitalize()} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} "
+    headline = (f"{component[0].upper()}{component[1:]} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} "
                 f"{rng.choice(_CONTEXTS)}")
     action = _ACTIONS.get(state, "Modify")
     history = "\n".join([

@@ -1,0 +1,227 @@
+"""`compass-listener listen`: the webhook listener without a window, on a plain asyncio loop.
+
+Same Listener, same history file as the GUI. The first line on stdout says where it listens
+("listening on URL ..."), then one line per delivery (human, or JSON with --json). Ctrl-C
+or SIGTERM stop it cleanly: the listener finishes the deliveries in flight, the store
+commits every queued write, and the exit code is 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import json
+import os
+import signal
+import sys
+from datetime import datetime
+
+from compass_listener.core.delivery import Delivery
+from compass_listener.core.routes import Route, normalise_path, parse_route_option, secret_key
+
+
+def register(subparsers) -> None:
+    # SUPPRESS: options left out here keep the value given before the sub-command
+    # (`compass-listener --port 9000 listen` works too).
+    parser = subparsers.add_parser(
+        "listen", help="run the listener without a window",
+        description="Receive Compass deliveries without a window: verify, store and print "
+                    "them. Defaults come from the settings file.",
+        argument_default=argparse.SUPPRESS)
+    parser.add_argument("--host", help="address to listen on (default: from settings, "
+                                       "127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one "
+                                                 "(default: from settings, 8080)")
+    parser.add_argument("--route", action="append", metavar="PATH[:LABEL]",
+                        help="serve this route instead of the configured ones (repeatable)")
+    parser.add_argument("--secret-env", metavar="VAR",
+                        help="take the secret of every route from environment variable VAR "
+                             "(instead of the keyring)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per "
+                                                            "delivery")
+    parser.add_argument("--allow-unsigned", action="store_true",
+                        help="allow listening beyond loopback while a route has no secret")
+    parser.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def human_line(delivery: Delivery) -> str:
+    when = datetime.fromtimestamp(delivery.received_at).strftime("%Y-%m-%d %H:%M:%S")
+    parts = [when, delivery.route, delivery.summary_line(),
+             f"signature {delivery.signature}", str(delivery.reply_status)]
+    if delivery.is_duplicate:
+        parts.append(f"duplicate of #{delivery.duplicate_of}")
+    return "  ".join(parts)
+
+
+def _routes_for(args, settings) -> tuple[list[Route], set[str]]:
+    """The routes to serve and the paths among them that came from the settings file."""
+    from compass_listener.store import paths
+
+    # Learned schemes are written back only into a settings file the user already has.
+    saved = {r.path for r in settings.routes} if paths.settings_file().exists() else set()
+    options = getattr(args, "route", None)
+    if not options:
+        return list(settings.routes), saved
+    from compass_listener.cli import UsageError
+
+    routes: dict[str, Route] = {}
+    from_settings: set[str] = set()
+    for text in options:
+        if not text.split(":", 1)[0].strip(" /"):
+            raise UsageError(f"--route {text!r} has no path; give one like "
+                             f"/compassdefect or /compassdefect:Defect")
+        route = parse_route_option(text)
+        known = settings.route(route.path)
+        if known is not None:
+            # Same path as a configured route: keep its scheme and policy (what it learned).
+            label = text.partition(":")[2] or known.label
+            route = Route(path=known.path, label=label, scheme=known.scheme,
+                          policy=known.policy)
+            from_settings |= {route.path} & saved
+        if route.path in routes:
+            raise UsageError(f"--route {route.path} is given twice; give each path once")
+        routes[route.path] = route
+    return list(routes.values()), from_settings
+
+
+def _secret_lookup(args, routes: list[Route]):
+    """secret_for(path) and a note per route for stderr."""
+    from compass_listener.cli import UsageError
+
+    var = getattr(args, "secret_env", None)
+    if var:
+        value = os.environ.get(var, "")
+        if not value:
+            raise UsageError(f"the environment variable {var} named by --secret-env is not "
+                             f"set or empty; export it with the WebhookConfig's Secret")
+        return (lambda path: value), {}
+    from compass_listener.store.secrets import SecretStore
+
+    secrets = SecretStore()
+    found = {r.path: secrets.get(secret_key(r.path)) for r in routes}
+    return (lambda path: found.get(normalise_path(path))), found
+
+
+def _save_learned(route: Route) -> None:
+    """Write what auto-detect learned into the settings file, re-read first so that we only
+    change this route's scheme (the GUI may have saved other changes meanwhile)."""
+    from compass_listener.store.settings import load_settings, save_settings
+
+    settings = load_settings()
+    if settings.load_problem:
+        return          # never overwrite a file we could not read
+    settings.routes = [r.with_scheme(route.scheme) if r.path == route.path else r
+                       for r in settings.routes]
+    save_settings(settings)
+
+
+def run(args) -> int:
+    from compass_listener.cli import CommandError, UsageError
+    from compass_listener.store.settings import load_settings
+
+    settings = load_settings()
+    if settings.load_problem:
+        print(f"compass-listener: warning: {settings.load_problem}", file=sys.stderr)
+    host = getattr(args, "host", None) or settings.host
+    port = getattr(args, "port", None)
+    port = settings.port if port is None else port
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port {port} is not a port; give a number from 1 to 65535 "
+                         f"(or 0 for any free port)")
+    routes, from_settings = _routes_for(args, settings)
+    secret_for, found = _secret_lookup(args, routes)
+    unsigned = [r.path for r in routes if not secret_for(r.path)]
+    allow = getattr(args, "allow_unsigned", False) or settings.allow_unsigned_remote
+    if unsigned and not is_loopback(host) and not allow:
+        raise UsageError(f"listening on {host} (beyond this machine) while route "
+                         f"{', '.join(unsigned)} has no secret would accept anyone's "
+                         f"deliveries; give --secret-env VAR, or --allow-unsigned to do it "
+                         f"anyway")
+    for path in unsigned:
+        print(f"compass-listener: note: route {path} has no secret; deliveries are stored "
+              f"as unsigned", file=sys.stderr)
+    try:
+        return asyncio.run(_serve(args, settings, host, port, routes, from_settings,
+                                  secret_for))
+    except KeyboardInterrupt:       # a second Ctrl-C during shutdown
+        raise CommandError("interrupted while stopping; deliveries already answered are "
+                           "stored") from None
+
+
+async def _serve(args, settings, host, port, routes, from_settings, secret_for) -> int:
+    from compass_listener.cli import CommandError
+    from compass_listener.net.listener import Listener, ListenerError
+    from compass_listener.store import paths
+    from compass_listener.store.events import EventStore, StoreError
+
+    store = EventStore(paths.database_file())
+    try:
+        report = store.open()
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"the history {store.path} cannot be opened ({exc.strerror or exc}); "
+                           f"check the folder's permissions or use --data-dir") from None
+    if report.moved_aside:
+        print(f"compass-listener: warning: the history was unreadable and was moved to "
+              f"{report.moved_aside}; a new one was started", file=sys.stderr)
+
+    as_json = getattr(args, "json", False)
+
+    def show(delivery: Delivery) -> None:
+        line = json.dumps(delivery.to_json(), ensure_ascii=False) if as_json \
+            else human_line(delivery)
+        print(line, flush=True)
+
+    def learned(route: Route) -> None:
+        print(f"compass-listener: route {route.path} learned its signature: "
+              f"{route.scheme.describe()}", file=sys.stderr, flush=True)
+        if route.path in from_settings:
+            _save_learned(route)
+
+    def problem(text: str) -> None:
+        if text:
+            print(f"compass-listener: {text}", file=sys.stderr, flush=True)
+
+    listener = Listener(store, routes, secret_for, body_limit=settings.body_limit)
+    listener.on_delivery(show)
+    listener.on_scheme_learned(learned)
+    listener.on_problem(problem)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+        except (NotImplementedError, RuntimeError):    # Windows: Ctrl-C raises instead
+            pass
+    try:
+        try:
+            await listener.start(host, port)
+        except ListenerError as exc:
+            raise CommandError(str(exc)) from None
+        print("listening on " + " ".join(listener.urls), flush=True)
+        try:
+            await stop.wait()
+        except asyncio.CancelledError:
+            pass
+    finally:
+        # Stop accepting, let deliveries in flight be stored and answered, then make sure
+        # every queued write is committed before the process ends.
+        await listener.stop()
+        store.close()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+    return 0
