@@ -127,14 +127,15 @@ def verify(body: bytes, headers: list[tuple[str, str]] | dict[str, str], secret:
     expected = hmac.new(secret.encode("utf-8"), body, ALGORITHMS[algorithm]).digest()
     algo_label = ALGORITHM_LABELS[algorithm]
     route_hint = f" of route {route_path}" if route_path else ""
+    route_name = f"route {route_path}" if route_path else "the route"
     fixed = scheme.effective_header
 
     if fixed:
         candidates = [(n, v) for n, v in items if n.lower() == fixed.lower()]
         if not any(v.strip() for _, v in candidates):
             return Verdict(Outcome.MISSING, header=fixed,
-                           detail=f"signature missing: no {fixed} header; set the same Secret in "
-                                  f"the WebhookConfig as{route_hint} in Compass Listener")
+                           detail=f"signature missing: no {fixed} header; set the WebhookConfig's "
+                                  f"Secret to the secret of {route_name} in Compass Listener")
     else:
         candidates = [(n, v) for n, v in items if n.lower() not in _NOT_SIGNATURE]
 
@@ -165,5 +166,5 @@ def verify(body: bytes, headers: list[tuple[str, str]] | dict[str, str], secret:
                               f"(looked at {', '.join(suspects)}); check that the secret{route_hint} "
                               f"equals the WebhookConfig's Secret")
     return Verdict(Outcome.MISSING,
-                   detail=f"signature missing: the route{route_hint} has a secret but the delivery "
+                   detail=f"signature missing: {route_name} has a secret but the delivery "
                           f"carries no signature header; set the same Secret in the WebhookConfig")
