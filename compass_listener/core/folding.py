@@ -91,7 +91,7 @@ def summary_notice(deliveries: list[Delivery]) -> Notice:
     kinds = Counter(d.record_type or d.route for d in deliveries)
     parts = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
     rejected = sum(1 for d in deliveries if not d.accepted)
-    message = f"{len(deliveries)} deliveries: {parts}"
+    message = "Open the window to see them"
     if rejected:
-        message += f" · {rejected} rejected"
-    return Notice(f"{len(deliveries)} Compass deliveries", message, warning=bool(rejected))
+        message = f"{rejected} rejected · " + message
+    return Notice(f"{len(deliveries)} deliveries: {parts}", message, warning=bool(rejected))

@@ -1,0 +1,296 @@
+"""The GUI's composition root: builds store, listener, window and tray, wires them, and owns
+the one quit path (stop the listener, flush the store, close sessions, leave the loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication
+
+from compass_listener.core.routes import Route, secret_key
+from compass_listener.net.listener import Listener, ListenerError
+from compass_listener.store import paths
+from compass_listener.store.events import EventStore
+from compass_listener.store.secrets import SecretStore
+from compass_listener.store.settings import Settings, load_settings, save_settings
+from compass_listener.ui.bridge import ListenerBridge
+from compass_listener.ui.main_window import MainWindow
+from compass_listener.ui.settings_dialog import KEEP_FROM, SettingsDialog
+from compass_listener.ui.tray import TrayController
+
+log = logging.getLogger(__name__)
+
+TEST_HEADER = "X-Compass-Signature"
+
+
+class AppController(QObject):
+    def __init__(self, app: QApplication, args, parent=None):
+        super().__init__(parent)
+        self.app = app
+        self.args = args
+        self.settings: Settings = load_settings()
+        self.session_host = args.host or self.settings.host
+        self.session_port = args.port if args.port is not None else self.settings.port
+        self.secrets = SecretStore()
+        self._secret_cache: dict[str, str] = {}
+        self._env_secret = os.environ.get(args.secret_env, "") if args.secret_env else ""
+        self._reload_secret_cache()
+        self.store = EventStore(paths.database_file())
+        report = self.store.open()
+        self.listener = Listener(self.store, self.settings.routes, self._secret_for,
+                                 self.settings.body_limit)
+        self.bridge = ListenerBridge(self.listener, self)
+        self.tray = TrayController(self)
+        self.tray.notifications_enabled = self.settings.notifications
+        self.window = MainWindow(self.store, self.tray.available, self._base_url)
+        self._settings_dialog: SettingsDialog | None = None
+        self._about = None
+        self._tasks: set[asyncio.Task] = set()
+        self._quit = asyncio.Event()
+        self._closing = False
+        self.extra_shutdown: list = []     # coroutine functions run on quit (REST sessions…)
+
+        self.bridge.delivery_received.connect(self._delivery)
+        self.bridge.problem_changed.connect(self._store_problem)
+        self.bridge.scheme_learned.connect(self._scheme_learned)
+        self.tray.show_window_requested.connect(self.window.show_delivery_id)
+        self.tray.toggle_listener_requested.connect(lambda: self.spawn(self.toggle_listener()))
+        self.tray.send_test_requested.connect(lambda: self.spawn(self.send_test()))
+        self.tray.quit_requested.connect(self.request_quit)
+        self.tray.notice_raised.connect(self.window.add_notice)
+        self.window.toggle_listener_requested.connect(lambda: self.spawn(self.toggle_listener()))
+        self.window.send_test_requested.connect(lambda: self.spawn(self.send_test()))
+        self.window.settings_requested.connect(self.open_settings)
+        self.window.about_requested.connect(self.open_about)
+        self.window.quit_requested.connect(self.request_quit)
+        self.window.shown.connect(self.tray.clear_unread)
+        app.focusWindowChanged.connect(lambda w: w is not None and self.tray.clear_unread())
+
+        notes = []
+        if report.moved_aside:
+            notes.append(f"The history file could not be read and was moved to "
+                         f"{report.moved_aside}; a fresh history was started.")
+        if self.settings.load_problem:
+            notes.append(self.settings.load_problem[0].upper() + self.settings.load_problem[1:] + ".")
+        self._startup_notes = notes
+        self._install_extensions()
+
+    def _install_extensions(self) -> None:
+        """Optional pages (the Compass REST side) add themselves to the window if present."""
+        try:
+            from compass_listener.ui.compass_pages import install_compass_pages
+        except ImportError:
+            return
+        try:
+            install_compass_pages(self.window, controller=self)
+        except Exception:
+            log.exception("could not add the Compass pages")
+
+    # ---- secrets -------------------------------------------------------------------------
+    def _reload_secret_cache(self) -> None:
+        # Looked up once here, not per delivery: a keyring call can take milliseconds.
+        self._secret_cache = {}
+        for route in self.settings.routes:
+            value = self.secrets.get(secret_key(route.path)) or self._env_secret
+            if value:
+                self._secret_cache[route.path] = value
+
+    def _secret_for(self, path: str) -> str | None:
+        return self._secret_cache.get(path)
+
+    def _base_url(self) -> str:
+        host = self.listener.host or self.session_host
+        host = f"[{host}]" if ":" in host else host
+        return f"{self.listener.scheme}://{host}:{self.listener.port or self.session_port}"
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("background task failed", exc_info=exc)
+            self.window.show_problem(f"Something went wrong: {exc}. Details are in "
+                                     f"{paths.log_file()}.")
+
+    async def run(self) -> int:
+        if self.args.minimized and self.tray.available:
+            pass
+        else:
+            self.window.show()
+        for note in self._startup_notes:
+            self.window.show_problem(note)
+            self.tray.raise_problem("Compass Listener", note)
+        await self.start_listener()
+        if self.args.quit_after:
+            QTimer.singleShot(int(self.args.quit_after * 1000), self.request_quit)
+        await self._quit.wait()
+        return 0
+
+    async def start_listener(self) -> bool:
+        try:
+            self.listener.set_routes(self.settings.routes)
+            self.listener.body_limit = self.settings.body_limit
+            await self.listener.start(self.session_host, self.session_port)
+        except ListenerError as exc:
+            self._set_state("error", str(exc))
+            self.tray.raise_problem("The listener could not start", str(exc))
+            return False
+        self._set_state("listening")
+        return True
+
+    async def toggle_listener(self) -> None:
+        if self.listener.running:
+            await self.listener.stop()
+            self._set_state("stopped")
+        else:
+            await self.start_listener()
+
+    def _set_state(self, state: str, problem: str = "") -> None:
+        urls = self.listener.urls if state == "listening" else []
+        self.tray.set_listener_state(state, urls, problem)
+        self.window.set_listener_state(state, urls, problem)
+        title = "Compass Listener"
+        if state == "listening":
+            title += f" — {self._base_url()}"
+        self.window.setWindowTitle(title)
+
+    def request_quit(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self.spawn(self.shutdown())
+
+    async def shutdown(self) -> None:
+        """The one quit path: nothing queued is lost, no session is left open."""
+        try:
+            await self.listener.stop()
+            for hook in self.extra_shutdown:
+                try:
+                    await asyncio.wait_for(hook(), timeout=5)
+                except Exception:
+                    log.exception("a shutdown step failed")
+            await asyncio.get_running_loop().run_in_executor(None, self.store.close)
+        finally:
+            self.tray.hide()
+            self.window.hide()
+            self._quit.set()
+
+    # ---- deliveries ----------------------------------------------------------------------
+    def _delivery(self, delivery) -> None:
+        self.window.delivery_received(delivery)
+        visible = self.window.isVisible() and self.window.isActiveWindow()
+        self.tray.delivery_received(delivery, window_visible=visible)
+
+    def _store_problem(self, text: str) -> None:
+        if text:
+            self._set_state("error", text)
+            self.tray.raise_problem("Deliveries cannot be stored", text)
+        elif self.listener.running:
+            self._set_state("listening")
+
+    def _scheme_learned(self, route: Route) -> None:
+        self.settings.routes = [route if r.path == route.path else r for r in self.settings.routes]
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            log.warning("could not save the learned signature scheme: %s", exc)
+        self.window.statusBar().showMessage(
+            f"Route {route.path} learned its signature: {route.scheme.describe()}", 10000)
+
+    async def send_test(self) -> None:
+        from compass_listener.net.sender import send_deliveries
+
+        if not self.listener.running:
+            self.window.statusBar().showMessage(
+                "The listener is stopped; start it before sending a test delivery.", 8000)
+            return
+        route = self.settings.routes[0]
+        url = self._base_url() + route.path
+        header = route.scheme.effective_header or TEST_HEADER
+        self.window.statusBar().showMessage(f"Sending a test delivery to {url}…")
+        results = await send_deliveries(url, secret=self._secret_for(route.path), header=header,
+                                        record_type=route.label or "Defect")
+        result = results[0]
+        text = (f"Test delivery to {url}: {result.status} {result.message}" if not result.error
+                else f"Test delivery failed: {result.error}")
+        self.window.statusBar().showMessage(text, 10000)
+
+    # ---- dialogs -------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        if self._settings_dialog is not None and self._settings_dialog.isVisible():
+            self._settings_dialog.raise_()
+            self._settings_dialog.activateWindow()
+            return
+        note = "" if self.secrets.backend_usable else (
+            f"Secrets are kept in memory for this session only: {self.secrets.problem}. "
+            f"They are never written to a file; enter them again after a restart.")
+        try:
+            from compass_listener.store import autostart
+            login = autostart.is_start_at_login()
+        except Exception:
+            login = None
+        current = Settings(**{**self.settings.__dict__})
+        current.host, current.port = self.session_host, self.session_port
+        dialog = SettingsDialog(current, lambda p: bool(self._secret_cache.get(p)),
+                                keyring_note=note, start_at_login=login, parent=self.window)
+        dialog.applied.connect(lambda s, c, l: self.spawn(self.apply_settings(s, c, l, dialog)))
+        self._settings_dialog = dialog
+        dialog.open()
+
+    async def apply_settings(self, new: Settings, secret_changes: dict, start_at_login,
+                             dialog: SettingsDialog | None = None) -> None:
+        for path, value in secret_changes.items():
+            key = secret_key(path)
+            if isinstance(value, KEEP_FROM):
+                old = self.secrets.get(secret_key(value)) or self._secret_cache.get(value)
+                if old:
+                    self.secrets.set(key, old)
+            elif value:
+                self.secrets.set(key, value)
+            else:
+                self.secrets.delete(key)
+        rebind = (new.host, new.port) != (self.listener.host, self.listener.port) \
+            or not self.listener.running
+        self.settings = new
+        self.session_host, self.session_port = new.host, new.port
+        self._reload_secret_cache()
+        self.tray.notifications_enabled = new.notifications
+        try:
+            save_settings(new)
+        except OSError as exc:
+            if dialog:
+                dialog.show_error(f"The settings could not be saved ({exc}); they apply until "
+                                  f"you quit.")
+        if start_at_login is not None:
+            try:
+                from compass_listener.store import autostart
+                autostart.set_start_at_login(start_at_login)
+            except Exception as exc:
+                log.exception("start at login")
+                if dialog:
+                    dialog.show_error(f"Start at login could not be changed: {exc}")
+        self.listener.set_routes(new.routes)
+        self.listener.body_limit = new.body_limit
+        if rebind:
+            await self.listener.stop()
+            ok = await self.start_listener()
+            if not ok and dialog:
+                dialog.show_error(self.window.banner.text())
+        else:
+            self._set_state("listening")
+
+    def open_about(self) -> None:
+        from compass_listener.ui.about_dialog import AboutDialog
+
+        if self._about is None:
+            self._about = AboutDialog(self.window)
+        self._about.open()
