@@ -21,6 +21,7 @@ COMMANDS = [
     "listen",
     "send_test",
     "events",
+    "install_desktop",
 ]
 
 
