@@ -21,6 +21,9 @@ COMMANDS = [
     "listen",
     "send_test",
     "events",
+    "hooksetup",
+    "deliveries",
+    "configs",
     "install_desktop",
 ]
 
