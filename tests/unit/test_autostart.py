@@ -137,3 +137,15 @@ def test_launch_command_prefers_the_installed_script(monkeypatch, tmp_path):
     (tmp_path / "compass-listener").touch()
     assert launcher.launch_command(False, str(tmp_path / "python3")) == [
         str(tmp_path / "compass-listener")]
+
+
+def test_store_modules_here_do_not_import_qt():
+    import subprocess
+    import sys
+
+    code = ("import sys; import compass_listener.store.autostart, compass_listener.store.assets, "
+            "compass_listener.store.desktop_install, compass_listener.commands.install_desktop; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'qasync')]; "
+            "assert not bad, bad")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
