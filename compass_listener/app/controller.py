@@ -142,6 +142,7 @@ class AppController(QObject):
             self.listener.body_limit = self.settings.body_limit
             await self.listener.start(self.session_host, self.session_port)
         except ListenerError as exc:
+            log.warning("listener not started: %s", exc)
             self._set_state("error", str(exc))
             self.tray.raise_problem("The listener could not start", str(exc))
             return False

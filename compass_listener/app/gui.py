@@ -29,7 +29,16 @@ def run_gui(args) -> int:
     loop.set_exception_handler(_log_loop_exception)
     with loop:
         controller = AppController(app, args)
-        return loop.run_until_complete(controller.run())
+        watcher = None
+        if sys.platform != "win32":
+            from compass_listener.app.unix_signals import SignalWatcher
+
+            watcher = SignalWatcher(controller.request_quit)
+        try:
+            return loop.run_until_complete(controller.run())
+        finally:
+            if watcher is not None:
+                watcher.close()
 
 
 def _log_loop_exception(loop, context) -> None:

@@ -163,15 +163,21 @@ class SettingsDialog(QDialog):
 
     # ---- routes ----------------------------------------------------------------------------
     def _fill_route_list(self) -> None:
-        current = self.route_list.currentRow()
-        self.route_list.blockSignals(True)
-        self.route_list.clear()
-        for route in self._routes:
-            locked = "🔒 " if self._route_has_secret(route.path) else ""
-            self.route_list.addItem(f"{locked}{route.path} — {route.label}")
-        self.route_list.blockSignals(False)
-        if 0 <= current < len(self._routes):
-            self.route_list.setCurrentRow(current)
+        """Refresh the list's texts without re-selecting (which would reload the form and
+        wipe a secret being typed)."""
+        texts = [f"{'🔒 ' if self._route_has_secret(r.path) else ''}{r.path} — {r.label}"
+                 for r in self._routes]
+        if self.route_list.count() == len(texts):
+            for row, text in enumerate(texts):
+                self.route_list.item(row).setText(text)
+        else:
+            current = self.route_list.currentRow()
+            self.route_list.blockSignals(True)
+            self.route_list.clear()
+            self.route_list.addItems(texts)
+            if 0 <= current < len(texts):
+                self.route_list.setCurrentRow(current)
+            self.route_list.blockSignals(False)
         self.remove_button.setEnabled(len(self._routes) > 1)
 
     def _route_has_secret(self, path: str) -> bool:
@@ -279,6 +285,7 @@ class SettingsDialog(QDialog):
             self._secret_changes[removed.path] = None
             self._fill_route_list()
             self.route_list.setCurrentRow(min(row, len(self._routes) - 1))
+            self._route_selected(self.route_list.currentRow())
 
     # ---- validation and apply --------------------------------------------------------------
     def _unsigned_routes(self) -> list[str]:
