@@ -55,41 +55,56 @@ def _render(which: str, size: int) -> QPixmap:
     return pixmap
 
 
+def _badge_font(text: str, height: float, max_width: float) -> QFont:
+    """A bold font as large as the badge allows, shrunk until the count fits its width."""
+    font = QFont()
+    font.setBold(True)
+    font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
+    if len(text) > 1:
+        # Digits sit tighter than the font's default advance; it buys a pixel per glyph.
+        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing,
+                              -0.9 if height < 12 else -0.5 if height < 20 else 0.0)
+    pixels = max(6, round(height * 0.8))
+    while True:
+        font.setPixelSize(pixels)
+        if pixels <= 6 or QFontMetricsF(font).horizontalAdvance(text) <= max_width:
+            return font
+        pixels -= 1
+
+
 def _paint_badge(pixmap: QPixmap, text: str) -> None:
     size = pixmap.width()
     # The badge fills the lower-right corner: at 16 px a smaller badge is unreadable, and the
-    # state colour still shows around it. Longer counts grow leftwards into a pill.
-    height = max(9.0, size * 0.62)
-    font = QFont()
-    font.setBold(True)
-    font.setPixelSize(max(7, round(height * 0.78)))
-    font.setHintingPreference(QFont.HintingPreference.PreferFullHinting)
-    metrics = QFontMetricsF(font)
-    if len(text) > 1:
-        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, -0.4 if size < 32 else 0.0)
-        metrics = QFontMetricsF(font)
-    text_width = metrics.horizontalAdvance(text)
-    width = min(float(size), max(height, text_width + height * 0.45))
+    # state colour still shows above and left of it. Longer counts grow leftwards into a
+    # pill, up to the full width.
+    height = max(9.0, round(size * 0.62))
+    rim = 1.0 if size < 32 else 1.5
+    # At 16 px every pixel goes to the digits; the rim alone keeps them off the edge.
+    pad = 0.0 if size < 20 else 1.0 if size < 32 else height * 0.2
+    font = _badge_font(text, height, float(size) - 2 * (rim + pad))
+    text_width = QFontMetricsF(font).horizontalAdvance(text)
+    width = min(float(size), max(height, text_width + 2 * (rim + pad)))
     rect = QRectF(size - width, size - height, width, height)
 
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    outer = rect.adjusted(0.5, 0.5, -0.5, -0.5)
     path = QPainterPath()
-    inset = rect.adjusted(0.5, 0.5, -0.5, -0.5)
-    path.addRoundedRect(inset, inset.height() / 2, inset.height() / 2)
+    path.addRoundedRect(outer, outer.height() / 2, outer.height() / 2)
     painter.setPen(QPen(_BADGE_EDGE, 1.0))
     painter.setBrush(_BADGE_RIM)
     painter.drawPath(path)
+    core = outer.adjusted(rim, rim, -rim, -rim)
     inner = QPainterPath()
-    core = inset.adjusted(1.0, 1.0, -1.0, -1.0) if size < 32 else inset.adjusted(1.5, 1.5, -1.5, -1.5)
     inner.addRoundedRect(core, core.height() / 2, core.height() / 2)
     painter.setPen(Qt.PenStyle.NoPen)
     painter.setBrush(_BADGE_FILL)
     painter.drawPath(inner)
     painter.setFont(font)
     painter.setPen(_BADGE_TEXT)
-    painter.drawText(core, Qt.AlignmentFlag.AlignCenter, text)
+    # Centred on the whole badge, not the text's own box, so "1" does not drift left.
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     painter.end()
 
 
