@@ -111,3 +111,11 @@ def test_badge_text_is_light_on_dark_fill(qapp):
 def test_unknown_state_is_refused(qapp):
     with pytest.raises(ValueError, match="unknown tray state"):
         icons.tray_icon("sleeping")
+
+
+@pytest.mark.parametrize("height, width", [(10, 14), (14, 18), (15, 20)])
+def test_badge_count_is_shrunk_to_fit(qapp, height, width):
+    from PySide6.QtGui import QFontMetricsF
+
+    font = icons._badge_font("99+", height, width)
+    assert QFontMetricsF(font).horizontalAdvance("99+") <= width
