@@ -1,0 +1,175 @@
+"""Common frame of the WebhookData and WebhookConfig pages: refresh, cancel, progress, table.
+
+Subclasses say what to fetch (`fetch`) and how to turn it into rows (`fill`); this class
+runs the fetch as a cancellable task, shows progress, the trust banner and errors, and
+shows the selected record's fields beside the table.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QProgressBar,
+    QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from compass_listener.core.compass_urls import ServerAddressError
+from compass_listener.ui.compass_session import CompassSession
+from compass_listener.ui.compass_tasks import TaskRunner, error_text
+from compass_listener.ui.compass_trust import TrustBanner
+
+ROW_DATA = Qt.ItemDataRole.UserRole + 1   # the row's {field: value} (already redacted)
+
+
+class RecordsPage(QWidget):
+    title = "records"
+    empty_text = "Nothing to show."
+
+    def __init__(self, session: CompassSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.runner = TaskRunner(self)
+        self.loaded_once = False
+
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.refresh_button = QPushButton("&Refresh")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.heading, 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.cancel_button)
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(14)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner = TrustBanner()
+        self.banner.trusted.connect(self._trusted)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.hide()
+
+        self.model = QStandardItemModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Select a record to see all its fields.")
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.status)
+        layout.addWidget(self.note)
+        layout.addWidget(splitter, 1)
+
+        self.refresh_button.clicked.connect(self.refresh)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.runner.busy_changed.connect(self._busy)
+        self.runner.started.connect(lambda what: self.status.setText(what + "…"))
+        self.runner.progress.connect(self._progress)
+        self.runner.finished.connect(self._finished)
+        self.runner.failed.connect(self._failed)
+        self.runner.cancelled.connect(
+            lambda: self.status.setText("Cancelled; the table still shows the previous "
+                                        "results." if self.loaded_once else "Cancelled."))
+        session.profile_changed.connect(self._update_heading)
+        self._update_heading()
+
+    # ---- to override --------------------------------------------------------------------
+    async def fetch(self):
+        raise NotImplementedError
+
+    def fill(self, result) -> None:
+        raise NotImplementedError
+
+    # ---- running ------------------------------------------------------------------------
+    def _update_heading(self) -> None:
+        p = self.session.profile
+        where = f"{p.repo or '?'}/{p.db or '?'} on {p.server}" if p.server else \
+            "no Compass server set yet (see the Compass server page)"
+        self.heading.setText(f"{self.title[:1].upper() + self.title[1:]} in {where}")
+
+    def refresh(self) -> None:
+        try:
+            self.session.profile.base_url
+        except ServerAddressError:
+            self.status.setText("Set the Compass server, repository, database and user on the "
+                                "Compass server page first.")
+            return
+        self.banner.hide()
+        self.runner.start(self.fetch(), f"Reading the {self.title}")
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.progress.setRange(0, 0)   # busy until the first page says how many
+        self.cancel_button.setEnabled(busy)
+        self.refresh_button.setEnabled(not busy)
+
+    def _progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        self.status.setText(f"Read {done}{f' of {total}' if total > 0 else ''} records…")
+
+    def _finished(self, result) -> None:
+        self.loaded_once = True
+        self.fill(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.banner.show_error(exc)
+        self.status.setText(error_text(exc))
+
+    def _trusted(self, fingerprint: str) -> None:
+        self.session.trust_fingerprint(fingerprint)
+        self.refresh()
+
+    # ---- table --------------------------------------------------------------------------
+    def set_rows(self, headers: list[str], rows: list[tuple[list[str], dict, str | None]]) -> None:
+        """rows: (cell texts, the record's fields for the detail view, background or None)."""
+        self.table.setSortingEnabled(False)
+        self.model.clear()
+        self.model.setHorizontalHeaderLabels(headers)
+        from PySide6.QtGui import QBrush, QColor
+
+        for cells, fields, background in rows:
+            items = []
+            for text in cells:
+                item = QStandardItem(text)
+                item.setToolTip(text if len(text) < 2000 else text[:2000] + "…")
+                if background:
+                    item.setBackground(QBrush(QColor(background)))
+                items.append(item)
+            items[0].setData(fields, ROW_DATA)
+            self.model.appendRow(items)
+        self.table.setSortingEnabled(True)
+        for column in range(len(headers)):
+            self.table.resizeColumnToContents(column)
+            if self.table.columnWidth(column) > 360:
+                self.table.setColumnWidth(column, 360)
+        self.details.clear()
+
+    def _row_changed(self, current, _previous) -> None:
+        if not current.isValid():
+            self.details.clear()
+            return
+        fields = self.model.item(current.row(), 0).data(ROW_DATA) or {}
+        self.details.setPlainText("\n".join(f"{name}: {value}" for name, value in fields.items()))
