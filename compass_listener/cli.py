@@ -37,6 +37,12 @@ class CommandError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        # No abbreviations: `--secret VALUE` would pass as `--secret-env VALUE`, and the
+        # "variable VALUE is not set" error would then print the secret itself.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # argparse's default exits 2 with usage; keep that
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
