@@ -24,6 +24,7 @@ COMMANDS = [
     "hooksetup",
     "deliveries",
     "configs",
+    "demo",
     "install_desktop",
 ]
 

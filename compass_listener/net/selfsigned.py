@@ -100,3 +100,13 @@ def generate(common_name: str = "localhost",
                                   serialization.NoEncryption()),
         der=cert.public_bytes(serialization.Encoding.DER),
     )
+
+
+def from_pem(cert_pem: bytes, key_pem: bytes) -> SelfSignedCertificate:
+    """A certificate kept from an earlier run (the demo reuses its own, so pins stay valid)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return SelfSignedCertificate(cert_pem=cert_pem, key_pem=key_pem,
+                                 der=cert.public_bytes(serialization.Encoding.DER))
