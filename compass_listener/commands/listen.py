@@ -147,18 +147,16 @@ def run(args) -> int:
                          f"{', '.join(unsigned)} has no secret would accept anyone's "
                          f"deliveries; give --secret-env VAR, or --allow-unsigned to do it "
                          f"anyway")
-    for path in unsigned:
-        print(f"compass-listener: note: route {path} has no secret; deliveries are stored "
-              f"as unsigned", file=sys.stderr)
     try:
         return asyncio.run(_serve(args, settings, host, port, routes, from_settings,
-                                  secret_for))
+                                  secret_for, unsigned))
     except KeyboardInterrupt:       # a second Ctrl-C during shutdown
         raise CommandError("interrupted while stopping; deliveries already answered are "
                            "stored") from None
 
 
-async def _serve(args, settings, host, port, routes, from_settings, secret_for) -> int:
+async def _serve(args, settings, host, port, routes, from_settings, secret_for,
+                 unsigned) -> int:
     from compass_listener.cli import CommandError
     from compass_listener.net.listener import Listener, ListenerError
     from compass_listener.store import paths
@@ -213,6 +211,9 @@ async def _serve(args, settings, host, port, routes, from_settings, secret_for) 
         except ListenerError as exc:
             raise CommandError(str(exc)) from None
         print("listening on " + " ".join(listener.urls), flush=True)
+        for path in unsigned:
+            print(f"compass-listener: note: route {path} has no secret; deliveries are "
+                  f"stored as unsigned", file=sys.stderr, flush=True)
         try:
             await stop.wait()
         except asyncio.CancelledError:
