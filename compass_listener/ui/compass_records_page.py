@@ -135,8 +135,8 @@ class RecordsPage(QWidget):
         self.fill(result)
 
     def _failed(self, exc: BaseException) -> None:
-        self.banner.show_error(exc)
-        self.status.setText(error_text(exc))
+        self.status.setText(self.banner.STATUS if self.banner.show_error(exc)
+                            else error_text(exc))
 
     def _trusted(self, fingerprint: str) -> None:
         self.session.trust_fingerprint(fingerprint)

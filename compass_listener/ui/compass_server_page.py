@@ -62,7 +62,7 @@ class CompassServerPage(QWidget):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
         ca_row.addWidget(self.ca_browse)
-        form.addRow("CA &file:", ca_row)
+        form.addRow("CA file:", ca_row)
         self.trusted_label = QLabel()
         self.trusted_label.setWordWrap(True)
         self.trusted_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -170,8 +170,8 @@ class CompassServerPage(QWidget):
         self.hooksetup_button.setEnabled(not busy)
 
     def _failed(self, exc: BaseException) -> None:
-        self.banner.show_error(exc)
-        self.status.setText(error_text(exc))
+        self.status.setText(self.banner.STATUS if self.banner.show_error(exc)
+                            else error_text(exc))
 
     def _trusted(self, fingerprint: str) -> None:
         self.apply_form()

@@ -73,6 +73,7 @@ class TrustBanner(QFrame):
     """A strip above a page's results that explains a refused certificate and offers trust."""
 
     trusted = Signal(str)
+    STATUS = "Not connected: the server's certificate needs your decision (see above)."
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -98,7 +99,16 @@ class TrustBanner(QFrame):
             self.hide()
             return False
         self._cert, self._previous = cert, previous
-        self.label.setText(str(exc)[:1].upper() + str(exc)[1:] + ".")
+        if previous:
+            text = (f"Warning: the certificate of {cert.host}:{cert.port} has changed: trusted "
+                    f"SHA-256 {previous}, now SHA-256 {cert.fingerprint} ({cert.subject}). If "
+                    f"nobody replaced it on purpose, do not connect.")
+        else:
+            text = (f"The server {cert.host}:{cert.port} presented a certificate that is not "
+                    f"trusted: {cert.subject}, SHA-256 {cert.fingerprint}. If this is your "
+                    f"Compass REST server, review and trust exactly this certificate, or give "
+                    f"the CA file that signed it.")
+        self.label.setText(text)
         self.button.setText("Review the new certificate…" if previous
                             else "Review and trust this certificate…")
         self.show()

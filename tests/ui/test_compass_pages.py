@@ -321,3 +321,28 @@ def test_profile_roundtrip_through_settings_file(tmp_path):
     save_settings(settings, path)
     assert load_profile(load_settings(path)) == profile
     assert profile.secret_key() == "compass:https://compass:8190/ccmweb/rest|admin"
+
+
+def test_changed_certificate_warns_with_both_fingerprints(qtbot, qloop, fake, pages):
+    page = pages.server_page
+    old = "AB:" * 31 + "AB"
+    pages.session.profile.pinned[f"https://127.0.0.1:{fake.port}"] = old
+    fill_form(page, fake)
+    page.check_button.click()
+    wait_until(qloop, lambda: not page.runner.busy and page.banner.isVisibleTo(page))
+    text = page.banner.label.text()
+    assert text.startswith("Warning:") and old in text and CERT.fingerprint in text
+    assert page.status.text() == page.banner.STATUS
+    assert page.banner.button.text() == "Review the new certificate…"
+    assert fake.logins == 0
+
+
+def test_ca_file_in_form_is_trusted(qtbot, qloop, fake, pages, tmp_path):
+    page = pages.server_page
+    fill_form(page, fake)
+    page.ca_edit.setText(CERT.write_ca_file(tmp_path / "ca.pem"))
+    page.check_button.click()
+    wait_until(qloop, lambda: not page.runner.busy)
+    assert "package is applied" in page.status.text()
+    assert "CA in" in page.trusted_label.text()
+    assert not page.banner.isVisibleTo(page)
