@@ -15,7 +15,9 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.routes import Route, normalise_path, parse_route_option, secret_key
@@ -94,8 +96,9 @@ def _routes_for(args, settings) -> tuple[list[Route], set[str]]:
     return list(routes.values()), from_settings
 
 
-def _secret_lookup(args, routes: list[Route]):
-    """secret_for(path) and a note per route for stderr."""
+def _secret_lookup(args, routes: list[Route]) -> Callable[[str], "str | None"]:
+    """secret_for(path): the --secret-env value for every route, else each route's keyring
+    entry (read once, so a keyring prompt cannot stall a delivery)."""
     from compass_listener.cli import UsageError
 
     var = getattr(args, "secret_env", None)
@@ -104,12 +107,12 @@ def _secret_lookup(args, routes: list[Route]):
         if not value:
             raise UsageError(f"the environment variable {var} named by --secret-env is not "
                              f"set or empty; export it with the WebhookConfig's Secret")
-        return (lambda path: value), {}
+        return lambda path: value
     from compass_listener.store.secrets import SecretStore
 
     secrets = SecretStore()
     found = {r.path: secrets.get(secret_key(r.path)) for r in routes}
-    return (lambda path: found.get(normalise_path(path))), found
+    return lambda path: found.get(normalise_path(path))
 
 
 def _save_learned(route: Route) -> None:
@@ -125,8 +128,23 @@ def _save_learned(route: Route) -> None:
     save_settings(settings)
 
 
-def run(args) -> int:
-    from compass_listener.cli import CommandError, UsageError
+@dataclass
+class Plan:
+    """What `listen` will do, resolved from the options and the settings file."""
+
+    host: str
+    port: int
+    routes: list[Route]
+    from_settings: set[str]          # paths whose learned scheme goes back to the file
+    secret_for: Callable[[str], "str | None"]
+    unsigned: list[str]              # paths without a secret
+    body_limit: int
+
+
+def plan(args) -> Plan:
+    """Resolve options over settings; raises UsageError for a combination that cannot or
+    should not run."""
+    from compass_listener.cli import UsageError
     from compass_listener.store.settings import load_settings
 
     settings = load_settings()
@@ -139,7 +157,7 @@ def run(args) -> int:
         raise UsageError(f"--port {port} is not a port; give a number from 1 to 65535 "
                          f"(or 0 for any free port)")
     routes, from_settings = _routes_for(args, settings)
-    secret_for, found = _secret_lookup(args, routes)
+    secret_for = _secret_lookup(args, routes)
     unsigned = [r.path for r in routes if not secret_for(r.path)]
     allow = getattr(args, "allow_unsigned", False) or settings.allow_unsigned_remote
     if unsigned and not is_loopback(host) and not allow:
@@ -147,16 +165,21 @@ def run(args) -> int:
                          f"{', '.join(unsigned)} has no secret would accept anyone's "
                          f"deliveries; give --secret-env VAR, or --allow-unsigned to do it "
                          f"anyway")
+    return Plan(host, port, routes, from_settings, secret_for, unsigned, settings.body_limit)
+
+
+def run(args) -> int:
+    from compass_listener.cli import CommandError
+
+    resolved = plan(args)
     try:
-        return asyncio.run(_serve(args, settings, host, port, routes, from_settings,
-                                  secret_for, unsigned))
+        return asyncio.run(_serve(args, resolved))
     except KeyboardInterrupt:       # a second Ctrl-C during shutdown
         raise CommandError("interrupted while stopping; deliveries already answered are "
                            "stored") from None
 
 
-async def _serve(args, settings, host, port, routes, from_settings, secret_for,
-                 unsigned) -> int:
+async def _serve(args, job: Plan) -> int:
     from compass_listener.cli import CommandError
     from compass_listener.net.listener import Listener, ListenerError
     from compass_listener.store import paths
@@ -184,14 +207,14 @@ async def _serve(args, settings, host, port, routes, from_settings, secret_for,
     def learned(route: Route) -> None:
         print(f"compass-listener: route {route.path} learned its signature: "
               f"{route.scheme.describe()}", file=sys.stderr, flush=True)
-        if route.path in from_settings:
+        if route.path in job.from_settings:
             _save_learned(route)
 
     def problem(text: str) -> None:
         if text:
             print(f"compass-listener: {text}", file=sys.stderr, flush=True)
 
-    listener = Listener(store, routes, secret_for, body_limit=settings.body_limit)
+    listener = Listener(store, job.routes, job.secret_for, body_limit=job.body_limit)
     listener.on_delivery(show)
     listener.on_scheme_learned(learned)
     listener.on_problem(problem)
@@ -207,11 +230,11 @@ async def _serve(args, settings, host, port, routes, from_settings, secret_for,
             pass
     try:
         try:
-            await listener.start(host, port)
+            await listener.start(job.host, job.port)
         except ListenerError as exc:
             raise CommandError(str(exc)) from None
         print("listening on " + " ".join(listener.urls), flush=True)
-        for path in unsigned:
+        for path in job.unsigned:
             print(f"compass-listener: note: route {path} has no secret; deliveries are "
                   f"stored as unsigned", file=sys.stderr, flush=True)
         try:
