@@ -4,7 +4,9 @@ The fake server (self-signed TLS, repo 5.0.0, db SAMPL, user admin with an empty
 password) holds WebhookConfig and WebhookData records. Every few seconds a sample Defect
 is delivered to the running listener; when the listener answers with an error, the fake
 server keeps a WebhookData record with that reply, as Compass would, so the WebhookData
-page has real failures to explain. Truncated fields' urls resolve on the fake server.
+page has real failures to explain; every 5th accepted delivery is kept queued as if its
+reply had been lost, so "received here at …" shows too. Truncated fields' urls resolve on
+the fake server.
 """
 
 from __future__ import annotations
@@ -149,14 +151,17 @@ async def run(args) -> int:
             results = await send_deliveries(args.listener_url, secret=signed_with, count=1,
                                             seed=seed, timeout=10)
             result = results[0]
-            if not result.ok:
-                _queue_failure(server, sample, args.listener_url, seed, result)
+            lost = result.ok and number % 5 == 0
+            if not result.ok or lost:
+                _queue_failure(server, sample, args.listener_url, seed, result, lost)
             reply = f"{result.status} {result.message}" if result.status else result.error
-            _say(args, f"#{number} {result.record_id} → {reply}"
-                       f"{' (signed with a wrong secret on purpose)' if signed_with == WRONG_SECRET else ''}",
+            why = (" (signed with a wrong secret on purpose)" if signed_with == WRONG_SECRET
+                   else " (Compass is told the reply was lost, so it stays queued)" if lost
+                   else "")
+            _say(args, f"#{number} {result.record_id} → {reply}{why}",
                  event="delivery", number=number, record_id=result.record_id,
                  status=result.status, message=result.message, error=result.error,
-                 wrong_secret=signed_with == WRONG_SECRET)
+                 wrong_secret=signed_with == WRONG_SECRET, reply_lost=lost)
             remaining = args.interval if args.duration is None else \
                 min(args.interval, max(0.0, args.duration - (time.monotonic() - started)))
             await asyncio.sleep(remaining)
@@ -167,15 +172,23 @@ async def run(args) -> int:
     return 0
 
 
-def _queue_failure(server, sample, listener_url: str, seed: int, result) -> None:
-    """Keep a WebhookData record for a failed delivery, as the REST server does."""
+def _queue_failure(server, sample, listener_url: str, seed: int, result,
+                   lost: bool = False) -> None:
+    """Keep a WebhookData record for a failed delivery, as the REST server does.
+
+    `lost` plays the case of a reply that never reached Compass (a timeout): the listener
+    has the delivery, Compass still holds it and will send it again.
+    """
     body = sample.sample_body(listener_url, index=1, seed=seed).decode("utf-8")
-    message = json.dumps({"message": result.message}) if result.status else result.error
+    if lost:
+        message = "Read timed out"
+    else:
+        message = json.dumps({"message": result.message}) if result.status else result.error
     server.add_record(sample.REPO, sample.DATABASE, "WebhookData", {
         "WebhookConfig": "Listener on this machine", "URL": listener_url,
         "Secret": "demo-secret", "RecordType": "Defect", "RecordID": result.record_id,
         "Action": "Submit", "Payload": body,
-        "ResponseCode": str(result.status) if result.status else "",
+        "ResponseCode": str(result.status) if result.status and not lost else "",
         "ResponseMessage": message, "RetryCount": "1",
         "Created": time.strftime("%Y-%m-%d %H:%M:%S"), "record_type": "WebhookData"},
         types={"Payload": "MULTILINE_STRING"})

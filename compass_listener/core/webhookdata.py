@@ -170,6 +170,9 @@ def hint_for(status: int | None, response: str, route: str | None) -> str:
     """What a Compass admin should check, from the listener's last reply."""
     where = f"route {route}" if route else "the route"
     low = response.lower()
+    if status is None and ("timed out" in low or "timeout" in low):
+        return ("no reply reached Compass in time, though the delivery may have arrived: "
+                "check the listener's speed and the network (a retry will be a duplicate)")
     if status is None:
         return (f"the listener was not reached: check that it is running and that the "
                 f"config's URL is reachable from the Compass REST server")

@@ -18,7 +18,7 @@ from compass_listener.ui.compass_session import CompassSession
 from compass_listener.ui.compass_tasks import TaskRunner, error_text
 from compass_listener.ui.compass_trust import TrustBanner
 
-ROW_DATA = Qt.ItemDataRole.UserRole + 1   # the row's {field: value} (already redacted)
+ROW_DATA = Qt.ItemDataRole.UserRole + 1   # the row's fields as "name: value" lines (redacted)
 
 
 class RecordsPage(QWidget):
@@ -158,7 +158,9 @@ class RecordsPage(QWidget):
                 if background:
                     item.setBackground(QBrush(QColor(background)))
                 items.append(item)
-            items[0].setData(fields, ROW_DATA)
+            # stored as text: a dict would become a QVariantMap, which sorts its keys
+            items[0].setData("\n".join(f"{name}: {value}" for name, value in fields.items()),
+                             ROW_DATA)
             self.model.appendRow(items)
         self.table.setSortingEnabled(True)
         for column in range(len(headers)):
@@ -171,5 +173,4 @@ class RecordsPage(QWidget):
         if not current.isValid():
             self.details.clear()
             return
-        fields = self.model.item(current.row(), 0).data(ROW_DATA) or {}
-        self.details.setPlainText("\n".join(f"{name}: {value}" for name, value in fields.items()))
+        self.details.setPlainText(self.model.item(current.row(), 0).data(ROW_DATA) or "")

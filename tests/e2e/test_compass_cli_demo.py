@@ -46,11 +46,13 @@ async def test_demo_serves_compass_and_queues_failed_deliveries(tmp_path):
         started = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
         assert started["event"] == "started" and started["repo"] == "5.0.0"
         events = []
-        while not any(e["status"] == 401 for e in events):
+        while not any(e["reply_lost"] for e in events):
             events.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), 20)))
         failed = next(e for e in events if e["status"] == 401)
         assert failed["wrong_secret"] is True and failed["number"] == 4
         assert [e["status"] for e in events[:3]] == [200, 200, 200]
+        lost = next(e for e in events if e["reply_lost"])
+        assert lost["number"] == 5 and lost["status"] == 200
 
         client = CompassClient(started["host_port"], repo="5.0.0", db="SAMPL", user="admin",
                                trust=TrustPolicy(pinned_fingerprint=started["fingerprint"]),
@@ -60,6 +62,8 @@ async def test_demo_serves_compass_and_queues_failed_deliveries(tmp_path):
             table = await client.list_records("WebhookData")
             mine = [r for r in table.rows if r["RecordID"] == failed["record_id"]]
             assert len(mine) == 1
+            kept = [r for r in table.rows if r["RecordID"] == lost["record_id"]]
+            assert kept and kept[0]["ResponseMessage"] == "Read timed out"
             assert explain(interpret_queued(mine[0])) == (
                 "attempt 1 of 10, last reply 401 signature mismatch: check the secret of "
                 "route /compassdefect")

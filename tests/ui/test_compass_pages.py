@@ -232,7 +232,9 @@ def test_webhookdata_view_pages_explains_redacts_and_correlates(qtbot, qloop, fa
     assert "250 pending deliveries" in view.status.text()
     assert fake.queries_created == fake.queries_deleted
     view.table.selectRow(0)
-    assert "Secret: (hidden)" in view.details.toPlainText()
+    details = view.details.toPlainText().splitlines()
+    assert details[0].startswith("Explanation: attempt 3 of 10")
+    assert "Secret: (hidden)" in details
 
 
 def test_webhookdata_refresh_can_be_cancelled_and_keeps_old_rows(qtbot, qloop, fake, pages):

@@ -121,3 +121,9 @@ def test_resolve_field_url():
     assert compass_urls.resolve_field_url(same, base).redirected_from is None
     with pytest.raises(compass_urls.ServerAddressError):
         compass_urls.resolve_field_url(url.replace("localhost", "other.corp"), base)
+
+
+def test_explain_lost_reply():
+    text = wd.explain(wd.interpret_queued({"ResponseCode": "", "ResponseMessage": "Read timed out",
+                                           "RetryCount": "1"}))
+    assert text.startswith("attempt 1 of 10, last reply: Read timed out: no reply reached Compass")
