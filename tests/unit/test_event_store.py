@@ -5,6 +5,7 @@ import hashlib
 import sqlite3
 import time
 
+import psutil
 import pytest
 
 from compass_listener.core.delivery import Delivery
@@ -171,6 +172,9 @@ def test_corrupt_file_is_moved_aside(db_path):
     try:
         assert report.moved_aside is not None and report.moved_aside.exists()
         assert b"not a database" in report.moved_aside.read_bytes()
+        # No handle is left on the moved file (on Windows it could not have been moved).
+        open_files = {f.path for f in psutil.Process().open_files()}
+        assert str(report.moved_aside) not in open_files
         assert store.count() == 0
         assert store.append_now(make()).id == 1
     finally:
