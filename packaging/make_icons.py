@@ -38,8 +38,10 @@ _CHECK_TOLERANCE = 24
 def _app():
     if "QT_QPA_PLATFORM" not in os.environ:  # a build machine may have no display
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtGui import QGuiApplication
-    return QGuiApplication.instance() or QGuiApplication([])
+    # A QApplication (not just a QGuiApplication): when this runs inside the test process,
+    # later widget tests need the one application object to support widgets.
+    from PySide6.QtWidgets import QApplication
+    return QApplication.instance() or QApplication([])
 
 
 def render(size: int, master: Path = MASTER):
