@@ -268,3 +268,24 @@ async def test_stop_then_start_again_on_the_same_port(make_harness):
     assert not h.listener.running
     await h.listener.start("127.0.0.1", port)
     assert (await h.post(b'{"content": {}}'))[0] == 200
+
+
+async def test_a_store_failure_is_503_never_200(make_harness, monkeypatch):
+    from compass_listener.store.events import StoreError
+
+    h = await make_harness()
+    problems = []
+    h.listener.on_problem(problems.append)
+    real_append = h.store.append
+
+    async def failing(delivery):
+        raise StoreError("the disk holding the history is full; free some space")
+    monkeypatch.setattr(h.store, "append", failing)
+    body = sample_body(h.url(), seed=12)
+    status, text, _ = await h.post(body, headers=_signed(body))
+    assert status == 503 and "disk" in json.loads(text)["message"]
+    assert h.delivered == [] and problems == ["the disk holding the history is full; "
+                                              "free some space"]
+    monkeypatch.setattr(h.store, "append", real_append)
+    assert (await h.post(body, headers=_signed(body)))[0] == 200
+    assert problems[-1] == "" and h.listener.stats.store_failures == 1
