@@ -215,10 +215,13 @@ class EventStore:
             try:
                 self._write_batch([d for d, _, _ in batch])
                 outcome: BaseException | None = None
-            except sqlite3.Error as exc:
+            except Exception as exc:
+                # Any error, not only sqlite3's: if this thread died, every later append
+                # would wait forever and the listener would never reply again.
                 outcome = StoreError(self._explain(exc))
                 self.last_error = str(outcome)
-                log.error("could not store %d deliveries: %s", len(batch), exc)
+                log.error("could not store %d deliveries: %s", len(batch), exc,
+                          exc_info=not isinstance(exc, sqlite3.Error))
             else:
                 self.last_error = ""
             for delivery, target, waiter in batch:
@@ -229,7 +232,7 @@ class EventStore:
                 else:
                     waiter.call_soon_threadsafe(_settle, target, result)
 
-    def _explain(self, exc: sqlite3.Error) -> str:
+    def _explain(self, exc: Exception) -> str:
         text = str(exc).lower()
         if "full" in text:
             return (f"the disk holding {self.path} is full; free some space so deliveries "
