@@ -223,3 +223,13 @@ def test_group_commit_pays_for_bursts(store):
     asyncio.run(burst())
     assert store.count() == 500
     assert time.perf_counter() - started < 20
+
+
+async def test_an_unexpected_write_error_does_not_stop_the_writer(store):
+    bad = make(body=b"bad")
+    bad.headers = [(b"bytes", b"cannot be JSON")]      # json.dumps raises TypeError
+    with pytest.raises(StoreError, match="cannot be written"):
+        await asyncio.wait_for(store.append(bad), 5)
+    # The writer thread is still there: the next delivery is stored, not left waiting.
+    stored = await asyncio.wait_for(store.append(make(body=b"good")), 5)
+    assert stored.id >= 1 and store.count() == 1
