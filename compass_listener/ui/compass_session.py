@@ -54,7 +54,6 @@ class CompassSession(QObject):
 
     def update(self, profile: CompassProfile, password: str | None) -> None:
         """Take the form's values; remember or forget the password as the user chose."""
-        old_key = self.profile.secret_key()
         self.profile = profile
         if password is not None:
             self._password = password
@@ -63,8 +62,6 @@ class CompassSession(QObject):
                 self.secrets.set(profile.secret_key(), password)
             elif not profile.remember_password:
                 self.secrets.delete(profile.secret_key())
-            if old_key != profile.secret_key() and not profile.remember_password:
-                self.secrets.delete(old_key)
         self.save()
         self.profile_changed.emit()
 

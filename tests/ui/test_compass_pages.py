@@ -348,3 +348,16 @@ def test_ca_file_in_form_is_trusted(qtbot, qloop, fake, pages, tmp_path):
     assert "package is applied" in page.status.text()
     assert "CA in" in page.trusted_label.text()
     assert not page.banner.isVisibleTo(page)
+
+
+def test_shutdown_cancels_and_logs_off(qtbot, qloop, fake, pages):
+    pages.session.update(CompassProfile(
+        server=f"127.0.0.1:{fake.port}", repo="Sample", db="SAMPL", user="alice",
+        pinned={f"https://127.0.0.1:{fake.port}": CERT.fingerprint}), "pw")
+    view = pages.queue_page
+    view.refresh()
+    wait_until(qloop, lambda: fake.logins == 1)
+    qloop.run_until_complete(pages.shutdown())
+    assert not view.runner.busy
+    assert fake.logoffs == 1
+    assert pages.session._client is None
