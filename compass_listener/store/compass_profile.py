@@ -20,6 +20,7 @@ class CompassProfile:
     db: str = ""
     user: str = ""
     remember_password: bool = False
+    use_token: bool = False   # the "password" is a personal access token (Compass 2.2+)
     ca_file: str = ""
     # origin ("https://host:port") → SHA-256 fingerprint the user confirmed for that server
     pinned: dict[str, str] = field(default_factory=dict)
@@ -62,6 +63,7 @@ class CompassProfile:
         timeout = data.get("timeout", 30.0)
         return cls(server=text("server"), repo=text("repo"), db=text("db"), user=text("user"),
                    remember_password=bool(data.get("remember_password", False)),
+                   use_token=bool(data.get("use_token", False)),
                    ca_file=text("ca_file"),
                    pinned={str(k): str(v) for k, v in pinned.items() if isinstance(v, str)},
                    timeout=float(timeout) if isinstance(timeout, (int, float)) and timeout > 0
@@ -69,7 +71,8 @@ class CompassProfile:
 
     def to_dict(self) -> dict[str, Any]:
         return {"server": self.server, "repo": self.repo, "db": self.db, "user": self.user,
-                "remember_password": self.remember_password, "ca_file": self.ca_file,
+                "remember_password": self.remember_password, "use_token": self.use_token,
+                "ca_file": self.ca_file,
                 "pinned": dict(self.pinned), "timeout": self.timeout}
 
 

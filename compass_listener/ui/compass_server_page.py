@@ -43,6 +43,9 @@ class CompassServerPage(QWidget):
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.remember_check = QCheckBox("Remember the password in the keyring")
         self.remember_check.setChecked(p.remember_password)
+        self.token_check = QCheckBox("The password is a personal &access token (Compass 2.2 "
+                                     "and later)")
+        self.token_check.setChecked(p.use_token)
         if session.secrets is not None and not getattr(session.secrets, "backend_usable", True):
             self.remember_check.setText("Remember the password (no keyring here: this "
                                         "session only)")
@@ -59,6 +62,7 @@ class CompassServerPage(QWidget):
         form.addRow("&User:", self.user_edit)
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.remember_check)
+        form.addRow("", self.token_check)
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
         ca_row.addWidget(self.ca_browse)
@@ -123,7 +127,8 @@ class CompassServerPage(QWidget):
         return CompassProfile(
             server=self.server_edit.text().strip(), repo=self.repo_combo.currentText().strip(),
             db=self.db_combo.currentText().strip(), user=self.user_edit.text().strip(),
-            remember_password=self.remember_check.isChecked(), ca_file=self.ca_edit.text().strip(),
+            remember_password=self.remember_check.isChecked(),
+            use_token=self.token_check.isChecked(), ca_file=self.ca_edit.text().strip(),
             pinned=dict(old.pinned), timeout=old.timeout)
 
     def apply_form(self) -> bool:
@@ -217,7 +222,8 @@ class CompassServerPage(QWidget):
         client = self.session.client()
         status = await client.check_package()
         message = status.message(client.repo, client.db)
-        self.status.setText(f"Connected to {client.base} as {client.user}; "
+        who = client.user or "the owner of the access token"
+        self.status.setText(f"Connected to {client.base} as {who}; "
                             f"{message}.")
         self.output.setPlainText("Record types in this database:\n  " +
                                  "\n  ".join(status.record_types))
@@ -229,6 +235,10 @@ class CompassServerPage(QWidget):
             self.runner.start(self._hooksetup(), "Running hooksetup")
 
     async def _hooksetup(self) -> None:
+        if self.session.profile.use_token:
+            self.status.setText("Hooksetup needs a Compass user name and password, not a "
+                                "token; untick the access token box and type the password.")
+            return
         client = self.session.client()
         result = await client.hooksetup()
         self.output.setPlainText(f"POST {client.base}/hooksetup → HTTP {result.status}\n"

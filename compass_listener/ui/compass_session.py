@@ -42,14 +42,14 @@ class CompassSession(QObject):
     def password(self) -> str:
         if self._password is not None:
             return self._password
-        if self.secrets is not None and self.profile.user:
+        if self.secrets is not None and (self.profile.user or self.profile.use_token):
             stored = self.secrets.get(self.profile.secret_key())
             if stored is not None:
                 return stored
         return ""
 
     def has_stored_password(self) -> bool:
-        return bool(self.secrets is not None and self.profile.user
+        return bool(self.secrets is not None and (self.profile.user or self.profile.use_token)
                     and self.secrets.get(self.profile.secret_key()) is not None)
 
     def update(self, profile: CompassProfile, password: str | None) -> None:
@@ -57,7 +57,7 @@ class CompassSession(QObject):
         self.profile = profile
         if password is not None:
             self._password = password
-        if self.secrets is not None and profile.user:
+        if self.secrets is not None and (profile.user or profile.use_token):
             if profile.remember_password and password is not None:
                 self.secrets.set(profile.secret_key(), password)
             elif not profile.remember_password:
@@ -86,13 +86,16 @@ class CompassSession(QObject):
     def client(self) -> CompassClient:
         """The shared client for the current profile (raises ServerAddressError)."""
         p = self.profile
-        key = (p.base_url, p.repo, p.db, p.user, self.password(), p.ca_file,
+        key = (p.base_url, p.repo, p.db, p.user, self.password(), p.use_token, p.ca_file,
                p.pinned_fingerprint(), p.timeout)
         if self._client is None or key != self._client_key:
             self._retire(self._client)
-            self._client = self._factory(p.server, repo=p.repo, db=p.db, user=p.user,
-                                         password=self.password(), trust=self.trust_policy(),
-                                         timeout=p.timeout)
+            secret = self.password()
+            self._client = self._factory(
+                p.server, repo=p.repo, db=p.db, user=p.user,
+                password="" if p.use_token else secret,
+                access_token=secret if p.use_token else None,
+                trust=self.trust_policy(), timeout=p.timeout)
             self._client_key = key
         return self._client
 

@@ -361,3 +361,19 @@ def test_shutdown_cancels_and_logs_off(qtbot, qloop, fake, pages):
     assert not view.runner.busy
     assert fake.logoffs == 1
     assert pages.session._client is None
+
+
+def test_personal_access_token_in_form(qtbot, qloop, fake, pages):
+    fake.access_tokens.add("pat-xyz")
+    page = pages.server_page
+    pages.session.profile.pinned[f"https://127.0.0.1:{fake.port}"] = CERT.fingerprint
+    fill_form(page, fake, password="pat-xyz", user="")
+    page.token_check.setChecked(True)
+    page.check_button.click()
+    wait_until(qloop, lambda: not page.runner.busy)
+    assert "package is applied" in page.status.text() and fake.logins == 0
+    assert pages.settings.compass["use_token"] is True
+    assert "pat-xyz" not in json.dumps(pages.settings.compass)
+    page.hooksetup_button.click()
+    wait_until(qloop, lambda: not page.runner.busy)
+    assert "not a token" in page.status.text() and fake.hooksetup_calls == []
