@@ -136,7 +136,28 @@ class AppController(QObject):
         await self._quit.wait()
         return 0
 
+    def _unsafe_remote_binding(self) -> str:
+        """A sentence when listening beyond loopback would accept unsigned deliveries without
+        the user's explicit confirmation; "" when it is fine."""
+        host = self.session_host
+        if host in ("127.0.0.1", "localhost", "::1") or host.startswith("127."):
+            return ""
+        if self.settings.allow_unsigned_remote or self.args.allow_unsigned:
+            return ""
+        unsigned = [r.path for r in self.settings.routes if not self._secret_for(r.path)]
+        if not unsigned:
+            return ""
+        return (f"Not listening on {host}: {', '.join(unsigned)} has no secret, so anyone who "
+                f"can reach this machine could post fake Compass records. Set a secret in "
+                f"Settings, confirm 'Accept unsigned deliveries from other machines' there, "
+                f"or start with --allow-unsigned.")
+
     async def start_listener(self) -> bool:
+        refusal = self._unsafe_remote_binding()
+        if refusal:
+            log.warning("%s", refusal)
+            self._set_state("error", refusal)
+            return False
         try:
             self.listener.set_routes(self.settings.routes)
             self.listener.body_limit = self.settings.body_limit
@@ -174,6 +195,7 @@ class AppController(QObject):
         """The one quit path: nothing queued is lost, no session is left open."""
         try:
             await self.listener.stop()
+            self.window.stop_updates()
             for hook in self.extra_shutdown:
                 try:
                     await asyncio.wait_for(hook(), timeout=5)

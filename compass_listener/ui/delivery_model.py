@@ -108,6 +108,10 @@ class DeliveryTableModel(QAbstractTableModel):
         self.endInsertRows()
         self.count_changed.emit()
 
+    def stop_updates(self) -> None:
+        self._flush_timer.stop()
+        self._pending.clear()
+
     # ---- access --------------------------------------------------------------------------
     def delivery_at(self, row: int) -> Delivery | None:
         return self._rows[row] if 0 <= row < len(self._rows) else None

@@ -273,6 +273,11 @@ class MainWindow(QMainWindow):
             | QItemSelectionModel.SelectionFlag.Rows)
         self.table.scrollTo(index)
 
+    def stop_updates(self) -> None:
+        """Part of the quit path: no timer may read the store once it is closed."""
+        self._filter_timer.stop()
+        self.model.stop_updates()
+
     def show_and_raise(self) -> None:
         self.show()
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)

@@ -160,4 +160,7 @@ class TrayController(QObject):
             self.show_window_requested.emit(None)
 
     def hide(self) -> None:
+        """Part of the quit path: the icon goes, and no timer fires afterwards."""
+        self._flush_timer.stop()
+        self._resume_timer.stop()
         self.icon.hide()
