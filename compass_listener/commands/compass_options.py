@@ -61,7 +61,7 @@ def resolve(args: argparse.Namespace, *, need_repo_db: bool = True):
     profile = CompassProfile(
         server=args.server or saved.server, repo=args.repo or saved.repo,
         db=args.db or saved.db, user=args.user if args.user is not None else saved.user,
-        ca_file=saved.ca_file, pinned=saved.pinned,
+        ca_file=saved.ca_file, pinned=saved.pinned, use_token=saved.use_token,
         timeout=args.timeout or saved.timeout)
     if not profile.server:
         raise UsageError("no Compass server given; pass --server HOST (e.g. --server "
@@ -96,6 +96,8 @@ def resolve(args: argparse.Namespace, *, need_repo_db: bool = True):
             password = SecretStore().get(profile.secret_key()) or ""
         except Exception:
             password = ""
+        if saved.use_token and profile.user == saved.user and password:
+            token, password = password, ""   # the window saved an access token there
     if not token and not profile.user:
         raise UsageError("no Compass user given; pass --user U (or --token-env VAR)")
 
