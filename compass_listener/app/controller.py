@@ -283,7 +283,13 @@ class AppController(QObject):
                 self.secrets.delete(key)
         rebind = (new.host, new.port) != (self.listener.host, self.listener.port) \
             or not self.listener.running
-        self.settings = new
+        # One Settings object lives as long as the app (the Compass pages hold it too):
+        # copy the listener's part in, keep the rest (the `compass` table) as it is now.
+        for name in ("host", "port", "body_limit", "allow_unsigned_remote", "notifications",
+                     "routes"):
+            setattr(self.settings, name, getattr(new, name))
+        self.settings.load_problem = ""
+        new = self.settings
         self.session_host, self.session_port = new.host, new.port
         self._reload_secret_cache()
         self.tray.notifications_enabled = new.notifications
