@@ -161,3 +161,17 @@ async def test_deliveries_marks_records_received_here(fake, home):
     assert [d["reply_status"] for d in hit["received_here"]] == [401]
     assert hit["received_here_text"].startswith("received here at ")
     assert records["SAMPL00000085"]["received_here"] == []
+
+
+async def test_saved_profile_supplies_server_and_pinned_certificate(fake, home):
+    from compass_listener.store.compass_profile import CompassProfile, store_profile
+    from compass_listener.store.settings import Settings, save_settings
+
+    settings = Settings()
+    store_profile(settings, CompassProfile(
+        server=f"127.0.0.1:{fake.port}", repo="Sample", db="SAMPL", user="alice",
+        pinned={f"https://127.0.0.1:{fake.port}": CERT.fingerprint}))
+    save_settings(settings)
+    code, out, err = await cli("configs", "--password-env", "CP", "--json", env={"CP": "pw"})
+    assert code == 0, err
+    assert json.loads(out)["count"] == 3
