@@ -262,7 +262,8 @@ class AppController(QObject):
         except Exception:
             login = None
         current = Settings(**{**self.settings.__dict__})
-        current.host, current.port = self.session_host, self.session_port
+        current.host = self.session_host
+        current.port = self.listener.port if self.listener.running else self.session_port
         dialog = SettingsDialog(current, lambda p: bool(self._secret_cache.get(p)),
                                 keyring_note=note, start_at_login=login, parent=self.window)
         dialog.applied.connect(lambda s, c, l: self.spawn(self.apply_settings(s, c, l, dialog)))

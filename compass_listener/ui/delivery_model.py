@@ -26,8 +26,10 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 1
 def signature_text(d: Delivery) -> str:
     text = {"valid": "signature valid", "invalid": "signature invalid",
             "missing": "signature missing", "unsigned": "unsigned"}.get(d.signature, d.signature)
-    if not d.accepted:
+    if not d.accepted and d.signature in ("invalid", "missing"):
         text += f" · rejected ({d.reply_status})"
+    elif not d.accepted:
+        text += f" · unreadable body ({d.reply_status})"
     elif d.signature in ("invalid", "missing"):
         text += " · flagged"
     if d.is_duplicate:

@@ -34,8 +34,11 @@ def _table(headers: list[str]) -> QTableWidget:
     table.verticalHeader().setVisible(False)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.horizontalHeader().setStretchLastSection(True)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    # The value column takes the room; the others keep their width.
+    header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+    table.verticalHeader().setDefaultSectionSize(22)
     table.setWordWrap(False)
     return table
 
@@ -83,6 +86,7 @@ class DetailPane(QWidget):
 
         self.tabs = QTabWidget()
         self.fields = _table(["Field", "Value", "Truncated"])
+        self.fields.setColumnWidth(2, 260)
         self.fields.cellDoubleClicked.connect(self._field_activated)
         self.load_full_button = QPushButton("&Load full value")
         self.load_full_button.setEnabled(False)
@@ -154,6 +158,7 @@ class DetailPane(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, field.url if field.truncated else "")
             self.fields.setItem(row, 2, item)
         self.fields.resizeColumnToContents(0)
+        self.fields.setColumnWidth(0, min(self.fields.columnWidth(0), 220))
         if parsed.problem:
             self.fields.setRowCount(self.fields.rowCount() + 1)
             self.fields.setItem(self.fields.rowCount() - 1, 0, _item("(not readable)"))

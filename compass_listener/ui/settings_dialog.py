@@ -165,7 +165,8 @@ class SettingsDialog(QDialog):
     def _fill_route_list(self) -> None:
         """Refresh the list's texts without re-selecting (which would reload the form and
         wipe a secret being typed)."""
-        texts = [f"{'🔒 ' if self._route_has_secret(r.path) else ''}{r.path} — {r.label}"
+        texts = [f"{r.path} — {r.label}"
+                 f"{' (secret set)' if self._route_has_secret(r.path) else ' (no secret)'}"
                  for r in self._routes]
         if self.route_list.count() == len(texts):
             for row, text in enumerate(texts):
