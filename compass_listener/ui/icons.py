@@ -21,9 +21,10 @@ TRAY_STATES = assets.TRAY_STATES
 _TRAY_SIZES = (16, 20, 22, 24, 32, 40, 48, 64)
 _APP_SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
 
-_BADGE_FILL = QColor("#b91c1c")
+# 3:1 against a dark panel where no rim is drawn (16-19 px), 4.8:1 for the white digits.
+_BADGE_FILL = QColor("#dc2626")
 _BADGE_TEXT = QColor("#ffffff")
-# A white rim separates the badge from a red or dark glyph and from dark panels; the
+# From 20 px a white rim separates the badge from a red or dark glyph and from dark panels; the
 # darker outer edge does the same on light panels.
 _BADGE_RIM = QColor("#ffffff")
 _BADGE_EDGE = QColor(0, 0, 0, 150)
@@ -78,9 +79,10 @@ def _paint_badge(pixmap: QPixmap, text: str) -> None:
     # state colour still shows above and left of it. Longer counts grow leftwards into a
     # pill, up to the full width.
     height = max(9.0, round(size * 0.62))
-    rim = 1.0 if size < 32 else 1.5
-    # At 16 px every pixel goes to the digits; the rim alone keeps them off the edge.
-    pad = 0.0 if size < 20 else 1.0 if size < 32 else height * 0.2
+    # At 16-19 px a white rim would take two of the ten rows the digits need; the dark
+    # edge alone separates the badge there.
+    rim = 0.0 if size < 20 else 1.0 if size < 32 else 1.5
+    pad = 1.0 if size < 32 else height * 0.2
     font = _badge_font(text, height, float(size) - 2 * (rim + pad))
     text_width = QFontMetricsF(font).horizontalAdvance(text)
     width = min(float(size), max(height, text_width + 2 * (rim + pad)))
@@ -93,7 +95,7 @@ def _paint_badge(pixmap: QPixmap, text: str) -> None:
     path = QPainterPath()
     path.addRoundedRect(outer, outer.height() / 2, outer.height() / 2)
     painter.setPen(QPen(_BADGE_EDGE, 1.0))
-    painter.setBrush(_BADGE_RIM)
+    painter.setBrush(_BADGE_RIM if rim else _BADGE_FILL)
     painter.drawPath(path)
     core = outer.adjusted(rim, rim, -rim, -rim)
     inner = QPainterPath()
