@@ -52,6 +52,7 @@ class AppController(QObject):
         self._tasks: set[asyncio.Task] = set()
         self._quit = asyncio.Event()
         self._closing = False
+        self.error_reporter = None         # app.error_report.ErrorReporter, set by gui.py
         self.extra_shutdown: list = []     # coroutine functions run on quit (REST sessions…)
 
         self.bridge.delivery_received.connect(self._delivery)
@@ -117,10 +118,18 @@ class AppController(QObject):
     def _task_done(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("background task failed", exc_info=exc)
-            self.window.show_problem(f"Something went wrong: {exc}. Details are in "
-                                     f"{paths.log_file()}.")
+            if self.error_reporter is not None:
+                self.error_reporter.report(task.exception(), "a background task")
+            else:
+                log.error("background task failed", exc_info=task.exception())
+
+    def show_for_second_launch(self) -> None:
+        log.info("another launch asked for the window; bringing it forward")
+        self.window.show_and_raise()
+
+    def show_internal_error(self, text: str) -> None:
+        self.window.show_problem(text)
+        self.tray.raise_problem("Compass Listener: internal error", text)
 
     async def run(self) -> int:
         if self.args.minimized and self.tray.available:

@@ -15,6 +15,9 @@ def run_gui(args) -> int:
 
     from compass_listener import APP_ID, APP_NAME
     from compass_listener.app.controller import AppController
+    from compass_listener.app.error_report import ErrorReporter
+    from compass_listener.app.single_instance import InstanceServer, ask_running_instance_to_show
+    from compass_listener.store import paths
     from compass_listener.ui import icons
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -24,11 +27,18 @@ def run_gui(args) -> int:
     app.setWindowIcon(icons.app_icon())
     # A tray app lives on with its window closed; quitting goes through controller.shutdown.
     app.setQuitOnLastWindowClosed(False)
+    if ask_running_instance_to_show():
+        print(f"{APP_NAME} is already running with the data folder {paths.data_dir()}; "
+              f"its window was brought forward.", file=sys.stderr)
+        return 0
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    loop.set_exception_handler(_log_loop_exception)
     with loop:
         controller = AppController(app, args)
+        reporter = ErrorReporter(controller.show_internal_error)
+        reporter.install(loop)
+        controller.error_reporter = reporter
+        instance = InstanceServer(controller.show_for_second_launch)
         watcher = None
         if sys.platform != "win32":
             from compass_listener.app.unix_signals import SignalWatcher
@@ -37,10 +47,8 @@ def run_gui(args) -> int:
         try:
             return loop.run_until_complete(controller.run())
         finally:
+            instance.close()
+            sys.excepthook = sys.__excepthook__
             if watcher is not None:
                 watcher.close()
 
-
-def _log_loop_exception(loop, context) -> None:
-    exc = context.get("exception")
-    log.error("event loop: %s", context.get("message"), exc_info=exc)

@@ -134,3 +134,21 @@ def test_gui_with_its_port_taken_keeps_running_and_says_which_port(tmp_path):
     log = (tmp_path / "logs" / "compass-listener.log").read_text()
     assert f"port {port} on 127.0.0.1 is already in use by another program" in log
     assert "Traceback" not in proc.stderr
+
+
+def test_a_second_launch_brings_the_first_window_forward_and_exits_0(gui, tmp_path):
+    port = free_port()
+    first = gui(port)
+    second = subprocess.run([sys.executable, "-m", "compass_listener", "--port", str(port)],
+                            env=env_for(tmp_path), capture_output=True, text=True, timeout=30)
+    assert second.returncode == 0, second.stderr
+    assert "already running" in second.stderr and "brought forward" in second.stderr
+    assert "address" not in second.stderr.lower() or "in use" not in second.stderr.lower()
+    assert first.poll() is None
+    log = tmp_path / "logs" / "compass-listener.log"
+    deadline = time.monotonic() + 5
+    while "another launch asked for the window" not in log.read_text():
+        assert time.monotonic() < deadline, "the first instance was never asked to show"
+        time.sleep(0.1)
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=20) == 0
