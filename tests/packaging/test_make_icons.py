@@ -21,7 +21,7 @@ def make_icons():
     return module
 
 
-def test_committed_pngs_match_the_master(make_icons):
+def test_committed_pngs_match_the_master(make_icons, qapp):  # qapp first: widgets later
     assert make_icons.check_hicolor() == []
 
 
