@@ -15,22 +15,6 @@ from compass_listener.cli import build_parser
 from compass_listener.store import paths
 
 
-@pytest.fixture
-def log_file():
-    """The app's rotating log file for this test's home, removed again afterwards."""
-    import logging
-
-    logger = logging.getLogger("compass_listener")
-    before = list(logger.handlers)
-    paths.setup_logging()
-    yield paths.log_file()
-    for handler in logger.handlers[:]:
-        if handler not in before:
-            handler.close()
-            logger.removeHandler(handler)
-    logger.propagate = True
-
-
 def test_reporter_logs_every_traceback_and_shows_only_the_first(log_file):
     shown = []
     reporter = ErrorReporter(shown.append)
