@@ -445,15 +445,13 @@ class CompassClient:
             "filterNode": {"boolOp": "BOOL_OP_AND", "fieldFilters": []},
         }
 
-    async def _query_oneshot(self, record_type, field_names, page_size, max_rows, on_progress):
+    @staticmethod
+    async def _collect_pages(fetch_page, page_size, max_rows, on_progress) -> list[list[str]]:
+        """Call fetch_page(1), fetch_page(2), … until a short page, the total or max_rows."""
         rows: list[list[str]] = []
         page = 1
         while True:
-            data = await self.request_json(
-                "POST", self._db_path("query"), what=f"query {record_type} records",
-                json_body={"queryDef": self._query_def(record_type, field_names),
-                           "resultSetOptions": {"pageSize": page_size, "pageNumber": page}})
-            got, total = _rows_of(data)
+            got, total = _rows_of(await fetch_page(page))
             rows.extend(got)
             if on_progress:
                 on_progress(len(rows), total)
@@ -461,6 +459,14 @@ class CompassClient:
                     (total is not None and len(rows) >= total):
                 return rows[:max_rows] if max_rows else rows
             page += 1
+
+    async def _query_oneshot(self, record_type, field_names, page_size, max_rows, on_progress):
+        def fetch(page: int):
+            return self.request_json(
+                "POST", self._db_path("query"), what=f"query {record_type} records",
+                json_body={"queryDef": self._query_def(record_type, field_names),
+                           "resultSetOptions": {"pageSize": page_size, "pageNumber": page}})
+        return await self._collect_pages(fetch, page_size, max_rows, on_progress)
 
     async def _personal_folder(self) -> str:
         data = await self.request_json("GET", self._db_path("workspace", "folders"),
@@ -492,20 +498,11 @@ class CompassClient:
             if not rs_id:
                 raise CompassError("Compass ran the query but returned no result set id; see "
                                    "the REST server's log")
-            rows: list[list[str]] = []
-            page = 1
-            while True:
-                data = await self.request_json(
+            def fetch(page: int):
+                return self.request_json(
                     "GET", self._db_path("workspace", "queryDefs", query_id, "resultsets", rs_id),
                     params={"pageNumber": str(page)}, what=f"read page {page} of the results")
-                got, total = _rows_of(data)
-                rows.extend(got)
-                if on_progress:
-                    on_progress(len(rows), total)
-                if len(got) < page_size or (max_rows and len(rows) >= max_rows) or \
-                        (total is not None and len(rows) >= total):
-                    return rows[:max_rows] if max_rows else rows
-                page += 1
+            return await self._collect_pages(fetch, page_size, max_rows, on_progress)
         finally:
             # the query is only a vehicle: never leave it in the user's Personal Queries,
             # not even after a cancel (shielded so a second cancel cannot skip it)
