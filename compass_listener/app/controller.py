@@ -216,6 +216,11 @@ class AppController(QObject):
             self.window.hide()
             self._quit.set()
 
+    def close_now(self) -> None:
+        """Without a running loop: commit what is queued and close the history."""
+        self.window.stop_updates()
+        self.store.close()
+
     # ---- deliveries ----------------------------------------------------------------------
     def _delivery(self, delivery) -> None:
         self.window.delivery_received(delivery)

@@ -46,6 +46,12 @@ def run_gui(args) -> int:
             watcher = SignalWatcher(controller.request_quit)
         try:
             return loop.run_until_complete(controller.run())
+        except RuntimeError as exc:
+            # Qt left its loop under us (the display went away, the session ended): the
+            # quit path could not run, so do its essential part now.
+            log.warning("the event loop stopped early (%s); closing the history", exc)
+            controller.close_now()
+            return 0
         finally:
             instance.close()
             sys.excepthook = sys.__excepthook__

@@ -2,8 +2,8 @@
 
 Compass delivers every pending WebhookData record at each one-minute poll, so deliveries
 come in bursts. Up to MAX_SINGLE within WINDOW seconds are announced one by one; beyond
-that they are collected and announced as one summary ("12 deliveries: 9 Defect, 3 Task")
-once the burst has settled. Duplicates are never announced.
+that they are collected and announced as one summary ("12 more deliveries: 9 Defect,
+3 Task") once the burst has settled. Duplicates are never announced.
 """
 
 from __future__ import annotations
@@ -94,4 +94,6 @@ def summary_notice(deliveries: list[Delivery]) -> Notice:
     message = "Open the window to see them"
     if rejected:
         message = f"{rejected} rejected · " + message
-    return Notice(f"{len(deliveries)} deliveries: {parts}", message, warning=bool(rejected))
+    # "more": the first deliveries of the burst were already announced one by one.
+    return Notice(f"{len(deliveries)} more deliveries: {parts}", message,
+                  warning=bool(rejected))

@@ -37,7 +37,7 @@ def test_one_notice_per_delivery_then_a_burst_folds_into_a_summary(qtbot, store)
     tray.delivery_received(task, window_visible=False)
     assert len(notices) == 3
     qtbot.waitUntil(lambda: len(notices) == 4, timeout=3000)
-    assert notices[3].title == "9 deliveries: 8 Defect, 1 Task"
+    assert notices[3].title == "9 more deliveries: 8 Defect, 1 Task"
     assert tray.unread == 12
 
 
