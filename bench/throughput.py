@@ -1,0 +1,106 @@
+"""Figure 1: burst throughput (deliveries/s) of the full GUI-hosted app vs a bare aiohttp
+server and HCL's ten-line Flask receiver, all driven by wrk at concurrency 20.
+
+The app is the real program (`python -m compass_listener`, offscreen) with a secret, so each
+request is verified, parsed, committed (synchronous=FULL, group commit), put in the table
+model and offered to notification folding before it is answered. Rounds rotate the order of
+the three servers, so drift in the machine's speed hits all of them alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common  # noqa: E402
+
+SERVERS = {
+    "app": "GUI-hosted Compass Listener",
+    "aiohttp": "bare aiohttp, constant reply",
+    "flask": "ten-line Flask receiver (dev server)",
+}
+
+
+def write_bodies(path: Path, url: str, count: int) -> Path:
+    with open(path, "wb") as f:
+        for body, sig in common.signed_bodies(url, count):
+            f.write(sig.encode() + b"\t" + body + b"\n")
+    return path
+
+
+def wrk(url: str, bodies: Path, seconds: float, connections: int = 20) -> dict:
+    """One wrk run; one wrk thread is plenty (it is C) and leaves the other core's share to
+    the server under test."""
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+           "-s", str(common.BENCH / "wrk_post.lua"), url, "--", str(bodies)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "requests": total, "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(1) if errors else ""}
+
+
+def start(kind: str, port: int) -> tuple[subprocess.Popen, Path | None]:
+    home = None
+    if kind == "app":
+        home = common.tmpdir("tp-app-")
+        proc = common.spawn([common.PY, "-m", "compass_listener", "--port", str(port),
+                             "--secret-env", "BENCH_SECRET"], env=common.app_env(home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    else:
+        script = {"aiohttp": "bare_aiohttp.py", "flask": "flask_receiver.py"}[kind]
+        proc = common.spawn([common.PY, str(common.BENCH / "servers" / script), str(port)],
+                            env=common.app_env(common.DATA), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    common.wait_port(port)
+    return proc, home
+
+
+def run(rounds: int = 5, seconds: float = 5.0, warmup: float = 1.0, bodies: int = 2000) -> dict:
+    common.DATA.mkdir(parents=True, exist_ok=True)
+    files = {}
+    runs: dict[str, list] = {k: [] for k in SERVERS}
+    for r in range(rounds):
+        order = list(SERVERS)[r % 3:] + list(SERVERS)[:r % 3]
+        for kind in order:
+            port = common.free_port()
+            url = f"http://127.0.0.1:{port}{common.ROUTE}"
+            # Bodies name their own URL (webUrl), as Compass's do; the port changes per run,
+            # but the size does not, so one file per kind is signed once and reused.
+            if kind not in files:
+                files[kind] = write_bodies(common.DATA / f"wrk-bodies-{kind}.txt", url, bodies)
+            proc, home = start(kind, port)
+            try:
+                if warmup:
+                    wrk(url, files[kind], warmup)      # JIT-free, but caches and pools warm up
+                res = wrk(url, files[kind], seconds)
+            finally:
+                common.stop(proc)
+            if home is not None:
+                db = home / "history.sqlite3"
+                with sqlite3.connect(db) as conn:
+                    res["stored"] = conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
+                    res["accepted"] = conn.execute(
+                        "SELECT COUNT(*) FROM deliveries WHERE accepted=1 AND signature='valid'"
+                    ).fetchone()[0]
+            runs[kind].append(res)
+            print(f"  throughput round {r + 1} {kind}: {res['rps']:.0f}/s", file=sys.stderr)
+    med = {k: common.median(x["rps"] for x in v) for k, v in runs.items()}
+    # Ratios per round (same minute of machine time), then their median.
+    ratio_a = common.median(a["rps"] / b["rps"] for a, b in zip(runs["app"], runs["aiohttp"]))
+    ratio_b = common.median(a["rps"] / b["rps"] for a, b in zip(runs["app"], runs["flask"]))
+    return {"runs": runs, "median_rps": med, "ratio_vs_aiohttp": ratio_a,
+            "ratio_vs_flask": ratio_b, "rounds": rounds, "seconds": seconds,
+            "concurrency": 20, "bodies": bodies}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))
