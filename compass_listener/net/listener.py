@@ -7,6 +7,7 @@ objects after the reply has been decided and the row committed.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import logging
@@ -17,12 +18,14 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from compass_listener.core import replies
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.payload import parse_payload
 from compass_listener.core.routes import Route, normalise_path
 from compass_listener.core.signature import verify
+from compass_listener.net.http_guard import ConnectionLimits, GuardedServer, raise_fd_limit
 from compass_listener.store.events import EventStore, StoreError
 
 log = logging.getLogger(__name__)
@@ -44,18 +47,20 @@ class ListenerStats:
 
 class Listener:
     def __init__(self, store: EventStore, routes: list[Route], secret_for: SecretLookup,
-                 body_limit: int = 10 * 1024 * 1024):
+                 body_limit: int = 10 * 1024 * 1024, limits: ConnectionLimits | None = None):
         self.store = store
         self._routes = {r.path: r for r in routes}
         self.secret_for = secret_for
         self.body_limit = body_limit
+        self.limits = limits or ConnectionLimits()
         self.stats = ListenerStats()
         self._delivery_subscribers: list[Callable[[Delivery], None]] = []
         self._learn_subscribers: list[Callable[[Route], None]] = []
         self._problem_subscribers: list[Callable[[str], None]] = []
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
         self._site: web.TCPSite | None = None
         self.host = ""
+        self.url_host = ""        # the name to put in URLs when it is not `host` (HTTPS)
         self.port = 0
         self.scheme = "http"
         self.last_problem = ""
@@ -84,16 +89,19 @@ class Listener:
 
     @property
     def urls(self) -> list[str]:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        shown = self.url_host or self.host
+        host = f"[{shown}]" if ":" in shown else shown
         return [f"{self.scheme}://{host}:{self.port}{path}" for path in self._routes]
 
     # ---- lifecycle -----------------------------------------------------------------------
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
         if self.running:
             await self.stop()
-        app = web.Application(client_max_size=self.body_limit + 1)
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        raise_fd_limit()
+        # One handler for every path: the low-level server, with the connection deadlines
+        # and JSON error replies of net.http_guard.
+        server = GuardedServer(self._handle, limits=self.limits, access_log=None)
+        runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         try:
@@ -128,7 +136,7 @@ class Listener:
             log.info("listener stopped")
 
     # ---- the path of one delivery ---------------------------------------------------------
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         path = normalise_path(request.path)
         route = self._routes.get(path)
         if route is None:
@@ -138,8 +146,29 @@ class Listener:
         if request.method != "POST":
             return _json(405, f"{request.method} is not accepted on {path}; Compass delivers "
                               f"with POST", headers={"Allow": "POST"})
+        expect = request.headers.get("Expect", "")
+        if expect and expect.lower() != "100-continue":
+            return _json(417, f"the expectation {expect[:100]!r} is not supported; only "
+                              f"100-continue is")
         received_at = time.time()
-        body = await self._read_body(request)
+        try:
+            # The body deadline covers reading only: once the body is here, storing it
+            # and replying are never cut off (a cut-off stored delivery would be retried).
+            async with asyncio.timeout(self.limits.body_timeout):
+                body = await self._read_body(request)
+        except TimeoutError:
+            self.stats.rejected += 1
+            log.info("gave up on a delivery from %s: its body did not arrive within %g s",
+                     request.remote, self.limits.body_timeout)
+            return _json(408, f"the body did not arrive within {self.limits.body_timeout:g} "
+                              f"seconds; the connection is closed")
+        except RequestPayloadError as exc:
+            self.stats.rejected += 1
+            return _json(400, f"the body could not be read ({exc}); send it with a valid "
+                              f"Content-Length or chunked encoding")
+        except ConnectionError:
+            # The client went away mid-body: nobody is left to answer.
+            return _json(400, "the connection was closed before the body was complete")
         if body is None:
             self.stats.rejected += 1
             return _json(413, f"the body is larger than this listener's limit of "
@@ -186,7 +215,11 @@ class Listener:
         """The exact body bytes, or None when it is over the limit (checked as it streams,
         so an oversized body is never held in memory)."""
         if request.content_length is not None and request.content_length > self.body_limit:
-            return None
+            return None         # answered 413 before the client sends the body
+        if request.headers.get("Expect", "").lower() == "100-continue" \
+                and request.version >= (1, 1):
+            # The low-level server leaves this to us: the client waits for it to send.
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         chunks, total = [], 0
         async for chunk in request.content.iter_any():
             total += len(chunk)
