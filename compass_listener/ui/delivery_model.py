@@ -2,7 +2,9 @@
 
 Rows hold only the summary columns (no bodies), pages are fetched as the view scrolls
 (canFetchMore/fetchMore), and live deliveries are queued and inserted together on a short
-timer, so a burst of thousands costs a handful of beginInsertRows calls.
+timer, so a burst of thousands costs a handful of beginInsertRows calls. Memory is bounded:
+past MAX_ROWS loaded rows, live inserts drop the oldest loaded rows, which scrolling fetches
+again from the store (a listener left running for weeks must not keep every row in memory).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from compass_listener.store.events import EventStore
 
 COLUMNS = ("Time", "Route", "Record type", "Record id", "State", "Headline", "Owner", "Signature")
 PAGE_SIZE = 500
+MAX_ROWS = 5000             # loaded rows kept after a live insert (10 pages)
 BATCH_INTERVAL_MS = 100
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -105,9 +108,19 @@ class DeliveryTableModel(QAbstractTableModel):
             return
         batch, self._pending = self._pending, []
         batch.sort(key=lambda d: d.id, reverse=True)
+        if len(batch) > MAX_ROWS:
+            del batch[MAX_ROWS:]
+            self._more = True
         self.beginInsertRows(QModelIndex(), 0, len(batch) - 1)
         self._rows[0:0] = batch
         self.endInsertRows()
+        if len(self._rows) > MAX_ROWS:
+            # The oldest loaded rows go; they are still in the store, and fetchMore
+            # (scrolling down) reads them back, so nothing disappears for the user.
+            self.beginRemoveRows(QModelIndex(), MAX_ROWS, len(self._rows) - 1)
+            del self._rows[MAX_ROWS:]
+            self.endRemoveRows()
+            self._more = True
         self.count_changed.emit()
 
     def stop_updates(self) -> None:

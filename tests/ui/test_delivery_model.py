@@ -12,7 +12,8 @@ def _fill(store, n):
     return [store.append_now(build_delivery(index=i)) for i in range(n)]
 
 
-def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtmodeltester, store, monkeypatch):
+def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtbot, qtmodeltester, store,
+                                                             monkeypatch):
     monkeypatch.setattr(delivery_model, "PAGE_SIZE", 20)
     _fill(store, 45)
     model = DeliveryTableModel(store)
@@ -95,3 +96,43 @@ def test_record_text_is_one_plain_line_and_tooltips_escape_markup(store):
     assert shown == "<b>bold</b> evil line"
     tip = model.data(model.index(0, 5), Qt.ItemDataRole.ToolTipRole)
     assert "&lt;b&gt;bold&lt;/b&gt;" in tip and "<b>" not in tip
+
+
+def test_live_rows_beyond_the_bound_drop_the_oldest_and_scrolling_brings_them_back(
+        qtbot, qtmodeltester, store, monkeypatch):
+    monkeypatch.setattr(delivery_model, "PAGE_SIZE", 10)
+    monkeypatch.setattr(delivery_model, "MAX_ROWS", 25)
+    model = DeliveryTableModel(store)
+    model.reload("")
+    removed = []
+    model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
+    stored = _fill(store, 40)
+    for d in stored[:30]:
+        model.add_live(d)
+    model.flush_pending()
+    for d in stored[30:]:
+        model.add_live(d)
+    model.flush_pending()
+    # Bounded: the newest 25 stay, in order; the oldest loaded rows went.
+    assert model.rowCount() == 25 and removed
+    assert [model.delivery_at(r).id for r in range(25)] == [d.id for d in stored[::-1][:25]]
+    # Scrolling down fetches the dropped rows back from the store.
+    assert model.canFetchMore(QModelIndex())
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+    assert [model.delivery_at(r).id for r in range(model.rowCount())] == \
+        [d.id for d in stored[::-1]]
+    qtmodeltester.check(model)
+
+
+def test_a_burst_larger_than_the_bound_keeps_only_the_newest(qtbot, store, monkeypatch):
+    monkeypatch.setattr(delivery_model, "MAX_ROWS", 20)
+    model = DeliveryTableModel(store)
+    model.reload("")
+    stored = _fill(store, 50)
+    for d in stored:
+        model.add_live(d)
+    model.flush_pending()
+    assert model.rowCount() == 20
+    assert model.delivery_at(0).id == stored[-1].id and model.delivery_at(19).id == stored[30].id
+    assert model.canFetchMore(QModelIndex())
