@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-DATA = BENCH / ".data"          # generated stores and raw results: never committed
+# Generated stores and raw results: never committed (BENCH_DATA moves them, e.g. for tests).
+DATA = Path(os.environ.get("BENCH_DATA") or BENCH / ".data")
 PY = sys.executable
 SECRET = "bench-secret"
 HEADER = "X-Compass-Signature"

@@ -1,0 +1,30 @@
+"""Smoke test of the benchmarks: every script in bench/ runs at a tiny size and
+bench/run_all.py renders a BENCHMARKS.md from the results, so the scripts cannot rot.
+The figures of a tiny run mean nothing and are not checked."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+def test_every_benchmark_runs_tiny_and_renders_benchmarks_md(tmp_path):
+    pytest.importorskip("flask", reason="the bench extra is not installed (pip install -e '.[bench]')")
+    out = tmp_path / "BENCHMARKS.md"
+    env = dict(os.environ, BENCH_DATA=str(tmp_path / "data"), QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--tiny",
+                           "--out", str(out)], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    for heading in ("## Summary", "## 1. Burst throughput", "## 2. UI responsiveness",
+                    "## 3. Latency", "## 4. Scale of history", "## 5. Start-up", "## Machine",
+                    "## Commands"):
+        assert heading in text
+    assert "nan" not in text.split("## Summary")[1].split("##")[0]
