@@ -53,7 +53,9 @@ class ListenProcess:
     def __init__(self, home: Path, *args: str):
         self.home = home
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "compass_listener", "--data-dir", str(home), "listen",
+            # faulthandler: SIGABRT makes it print every thread's stack (see stacks()).
+            [sys.executable, "-X", "faulthandler", "-m", "compass_listener", "--data-dir",
+             str(home), "listen",
              "--port", "0", *args],
             cwd=ROOT, env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
@@ -83,16 +85,37 @@ class ListenProcess:
         except queue.Empty:
             return None
 
-    def delivery_lines(self, count: int, timeout: float = 15) -> list[str]:
+    def delivery_lines(self, count: int, timeout: float = 60) -> list[str]:
         got, deadline = [], time.monotonic() + timeout
         while len(got) < count and time.monotonic() < deadline:
             line = self.next_line(max(0.05, deadline - time.monotonic()))
             if line is not None:
                 got.append(line)
-        assert len(got) == count, f"expected {count} lines, got {got}"
+        if len(got) != count:
+            pytest.fail(f"expected {count} lines, got {got}; listener stacks:\n{self.stacks()}")
         return got
 
-    def stop(self, signum=signal.SIGTERM, timeout: float = 20) -> int:
+    def stacks(self) -> str:
+        """Where a stuck listener is stuck: abort it and return what faulthandler printed."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGABRT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(0.2)           # let the pump thread read the rest of stderr
+        return "".join(self.stderr)[-8000:]
+
+    def send_test(self, *args: str, timeout: float = 150) -> subprocess.CompletedProcess:
+        """`send-test --url <this listener>`; if it hangs, fail with the listener's stacks.
+        The long timeouts only matter on a machine stalled by other work (fsync)."""
+        try:
+            return run_cli(self.home, "send-test", "--url", self.url, "--timeout", "90",
+                           *args, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"send-test got no answer; listener stacks:\n{self.stacks()}")
+
+    def stop(self, signum=signal.SIGTERM, timeout: float = 60) -> int:
         self.proc.send_signal(signum)
         return self.proc.wait(timeout)
 
@@ -128,7 +151,7 @@ def post(url: str, body: bytes, headers: dict | None = None,
     request = urllib.request.Request(url, data=body if method == "POST" else None,
                                      headers=headers or {}, method=method)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -159,8 +182,8 @@ def test_signed_deliveries_through_the_headless_listener(home, start_listen):
     listen = start_listen("--secret-env", "HOOK_SECRET", "--json")
     assert listen.url == f"http://127.0.0.1:{listen.port}/compassdefect"
 
-    sent = run_cli(home, "send-test", "--url", listen.url, "--secret-env", "HOOK_SECRET",
-                   "--count", "5", "--concurrency", "3")
+    sent = listen.send_test("--secret-env", "HOOK_SECRET", "--count", "5", "--concurrency",
+                            "3")
     assert sent.returncode == 0, sent.stderr
     replies = sent.stdout.strip().splitlines()
     assert len(replies) == 6
@@ -214,9 +237,9 @@ def test_sigterm_mid_burst_loses_no_answered_delivery(home, start_listen):
          "--timeout", "10"],
         cwd=ROOT, env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        listen.delivery_lines(40, timeout=30)      # the burst is under way
-        assert listen.stop(signal.SIGTERM) == 0
-        out, err = sender.communicate(timeout=60)
+        listen.delivery_lines(40)      # the burst is under way
+        assert listen.stop(signal.SIGTERM, timeout=60) == 0
+        out, err = sender.communicate(timeout=120)
     finally:
         if sender.poll() is None:
             sender.kill()
@@ -354,7 +377,7 @@ def test_listen_on_a_port_in_use_is_one_sentence_and_exit_1(home):
 
 def test_rejected_deliveries_make_send_test_exit_1(home, start_listen):
     listen = start_listen("--secret-env", "HOOK_SECRET")
-    done = run_cli(home, "send-test", "--url", listen.url, "--count", "2")   # unsigned
+    done = listen.send_test("--count", "2")   # unsigned
     assert done.returncode == 1
     assert "2 of 2 deliveries were not accepted" in done.stderr
     assert done.stdout.count(" 401 ") == 2
