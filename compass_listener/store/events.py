@@ -10,6 +10,14 @@ Why these settings (chosen on purpose, see issue 4):
   delivery's future resolves only after the COMMIT that contains it, and the listener
   replies only after that: a 200 means the row is on disk.
 - The writer is a thread, not the event loop: an fsync never stalls the GUI.
+- fullfsync (macOS only; ignored elsewhere): there a plain fsync leaves data in the drive's
+  cache, so FULL alone would not survive a power cut.
+- A SIGKILL cannot lose a committed row even with synchronous=OFF (the OS has the pages);
+  tests/e2e/test_kill_durability.py checks the other half of the promise: that no 200 is
+  sent before the COMMIT. Power loss is what FULL is for, and no test here can cut power.
+- auto_vacuum=INCREMENTAL (set when the file is created): retention deletes old rows, and
+  the freed pages are handed back to the disk in small steps at a quiet moment, never on
+  the delivery path.
 """
 
 from __future__ import annotations
@@ -23,14 +31,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from compass_listener.core.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DUPLICATE_WINDOW_S = 24 * 3600
 _BATCH_MAX = 500
+TRIM_CHUNK = 2000           # rows deleted per transaction: deliveries wait one chunk at most
+VACUUM_CHUNK = 2000         # pages returned to the disk per step
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -62,8 +73,13 @@ CREATE INDEX IF NOT EXISTS deliveries_dup ON deliveries (route, body_sha256, rec
 CREATE INDEX IF NOT EXISTS deliveries_record ON deliveries (record_id);
 """
 
+# Version 2: retention trims by age; without this index every trim reads the whole table.
+_SCHEMA_V2 = """
+CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries (received_at);
+"""
+
 # Migrations from version N-1 to N, applied in order; index 0 creates version 1.
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2]
 
 _SUMMARY_COLUMNS = ("id, received_at, route, route_label, peer, method, path, signature, "
                     "signature_detail, parse_status, parse_problem, record_type, record_id, "
@@ -87,14 +103,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None,
                            check_same_thread=False)
     try:
+        # Must come before the first table exists; a no-op on an existing file.
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA fullfsync=ON")
         conn.execute("PRAGMA busy_timeout=30000")
     except BaseException:
         # A corrupt file fails here; an open handle would keep Windows from moving it aside.
         conn.close()
         raise
     return conn
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """True for a file that is damaged or not a database at all; False for a healthy file
+    we could not use just now (locked, no permission, disk error): never move that aside."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return True
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
 def _row_to_delivery(row: sqlite3.Row, full: bool) -> Delivery:
@@ -124,13 +152,19 @@ class EventStore:
         self._writer: threading.Thread | None = None
         self._write_conn: sqlite3.Connection | None = None
         self.last_error: str = ""
+        self.last_write_at: float = 0.0     # monotonic; retention waits for a quiet moment
 
     # ---- opening -------------------------------------------------------------------------
     def open(self) -> OpenReport:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = self._open_checked()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
+            if not is_corrupt(exc):
+                raise StoreError(
+                    f"the history {self.path} cannot be opened ({exc}); check that its "
+                    f"folder is writable and that no other program holds the file, or "
+                    f"start with another --data-dir") from exc
             moved = self._move_aside(exc)
             self.report.moved_aside = moved
             conn = self._open_checked()
@@ -150,8 +184,10 @@ class EventStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(
-                    f"the history in {self.path} was written by a newer Compass Listener "
-                    f"(schema {version}); update the app or start it with another --data-dir")
+                    f"the history {self.path} was written by a newer version of Compass "
+                    f"Listener (history format {version}, this version reads up to "
+                    f"{SCHEMA_VERSION}); install the newer version again, or start this one "
+                    f"with another --data-dir")
             if version < SCHEMA_VERSION:
                 if version:
                     self.report.migrated_from = version
@@ -170,6 +206,11 @@ class EventStore:
     def _move_aside(self, exc: Exception) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         target = self.path.with_name(f"{self.path.stem}.corrupt-{stamp}{self.path.suffix}")
+        n = 1
+        while target.exists():      # two failed starts within one second keep both files
+            n += 1
+            target = self.path.with_name(
+                f"{self.path.stem}.corrupt-{stamp}-{n}{self.path.suffix}")
         log.error("history %s is unreadable (%s); moving it to %s", self.path, exc, target)
         self.path.rename(target)
         for suffix in ("-wal", "-shm"):
@@ -197,19 +238,41 @@ class EventStore:
             raise box[0]
         return box[0]
 
+    async def call_in_writer(self, job: Callable[[sqlite3.Connection], object]) -> object:
+        """Run job(write connection) on the writer thread, between two group commits, and
+        return its result. Retention and maintenance use it, so there is only ever one
+        writer and a delivery never waits for more than one small job."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put(_Job(job, future, loop))
+        return await future
+
+    def _run_job(self, item: "_Job") -> None:
+        try:
+            result: object = item.job(self._write_conn)
+        except Exception as exc:
+            log.error("a history maintenance step failed: %s", exc,
+                      exc_info=not isinstance(exc, sqlite3.Error))
+            result = StoreError(self._explain(exc))
+        item.loop.call_soon_threadsafe(_settle, item.future, result)
+
     def _write_loop(self) -> None:
+        carry = _NOTHING
         while True:
-            item = self._queue.get()
+            item, carry = (self._queue.get() if carry is _NOTHING else carry), _NOTHING
             if item is None:
                 return
+            if isinstance(item, _Job):
+                self._run_job(item)
+                continue
             batch = [item]
             while len(batch) < _BATCH_MAX:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is None:
-                    self._queue.put(None)   # finish this batch, then stop
+                if nxt is None or isinstance(nxt, _Job):
+                    carry = nxt             # commit this batch first, then stop or run it
                     break
                 batch.append(nxt)
             try:
@@ -224,20 +287,28 @@ class EventStore:
                           exc_info=not isinstance(exc, sqlite3.Error))
             else:
                 self.last_error = ""
+            self.last_write_at = time.monotonic()
+            # One wake-up per event loop per batch, not one per delivery: on the GUI's
+            # qasync loop each cross-thread call is a Qt event, and a batch of 20 cost 20.
+            settle: dict[asyncio.AbstractEventLoop, list] = {}
             for delivery, target, waiter in batch:
                 result = outcome if outcome is not None else delivery
                 if isinstance(target, list):
                     target.append(result)
                     waiter.set()
                 else:
-                    waiter.call_soon_threadsafe(_settle, target, result)
+                    settle.setdefault(waiter, []).append((target, result))
+            for loop, pairs in settle.items():
+                loop.call_soon_threadsafe(_settle_all, pairs)
 
     def _explain(self, exc: Exception) -> str:
         text = str(exc).lower()
-        if "full" in text:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name == "SQLITE_FULL" or "full" in text:
             return (f"the disk holding {self.path} is full; free some space so deliveries "
                     f"can be stored (Compass will retry them)")
-        if "readonly" in text or "read-only" in text or "permission" in text:
+        if (name.startswith("SQLITE_READONLY") or "readonly" in text or "read-only" in text
+                or "permission" in text):
             return (f"the history {self.path} is read-only; make it writable so deliveries "
                     f"can be stored (Compass will retry them)")
         return f"the history {self.path} cannot be written ({exc}); Compass will retry"
@@ -281,6 +352,75 @@ class EventStore:
             for d in batch:
                 d.id, d.duplicate_of = 0, None
             raise
+
+    # ---- retention -----------------------------------------------------------------------
+    def trim_plan(self, keep_days: int = 0, keep_count: int = 0,
+                  now: float | None = None) -> tuple[float | None, int | None]:
+        """(received before, id up to) that a trim with these limits deletes; None = no limit."""
+        before = (now if now is not None else time.time()) - keep_days * 86400 \
+            if keep_days > 0 else None
+        upto = None
+        if keep_count > 0:
+            row = self._reader().execute("SELECT id FROM deliveries ORDER BY id DESC "
+                                         "LIMIT 1 OFFSET ?", (keep_count,)).fetchone()
+            upto = row[0] if row else 0
+        return before, upto
+
+    def count_to_trim(self, keep_days: int = 0, keep_count: int = 0,
+                      now: float | None = None) -> int:
+        """How many deliveries a trim with these limits would delete now."""
+        before, upto = self.trim_plan(keep_days, keep_count, now)
+        if before is None and not upto:
+            return 0
+        return self._reader().execute(
+            "SELECT COUNT(*) FROM deliveries WHERE received_at < ? OR id <= ?",
+            (before if before is not None else float("-inf"), upto or 0)).fetchone()[0]
+
+    async def trim(self, keep_days: int = 0, keep_count: int = 0,
+                   now: float | None = None) -> int:
+        """Delete deliveries older than keep_days and beyond the newest keep_count (0 = no
+        limit), in chunks on the writer thread so deliveries keep flowing; returns how many."""
+        before, upto = self.trim_plan(keep_days, keep_count, now)
+        if before is None and not upto:
+            return 0
+        params = (before if before is not None else float("-inf"), upto or 0, TRIM_CHUNK)
+
+        def chunk(conn: sqlite3.Connection) -> int:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute(
+                    "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries "
+                    "WHERE received_at < ? OR id <= ? ORDER BY id LIMIT ?)", params)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return cur.rowcount
+
+        total = 0
+        while True:
+            deleted = await self.call_in_writer(chunk)
+            total += deleted
+            if deleted < TRIM_CHUNK:
+                return total
+
+    async def reclaim(self) -> None:
+        """Give the pages freed by a trim back to the disk, in small steps. A file from
+        before version 2 has no incremental vacuum yet: it gets one VACUUM (once) to switch."""
+
+        def step(conn: sqlite3.Connection) -> int:
+            if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                conn.execute("VACUUM")
+                return 0
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_CHUNK})").fetchall()
+            return conn.execute("PRAGMA freelist_count").fetchone()[0]
+
+        while await self.call_in_writer(step):
+            pass
+        # The WAL grew by every page the vacuum moved; truncate it too.
+        await self.call_in_writer(
+            lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
     # ---- reading -------------------------------------------------------------------------
     def _where(self, text: str = "", route: str | None = None,
@@ -344,6 +484,21 @@ class EventStore:
             if conn is not None:
                 conn.close()
         self._write_conn = self._read = None
+
+
+@dataclass
+class _Job:
+    job: Callable[[sqlite3.Connection], object]
+    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+
+
+_NOTHING = object()
+
+
+def _settle_all(pairs: list[tuple[asyncio.Future, object]]) -> None:
+    for future, result in pairs:
+        _settle(future, result)
 
 
 def _settle(future: asyncio.Future, result: object) -> None:
