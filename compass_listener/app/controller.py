@@ -42,7 +42,7 @@ class AppController(QObject):
         self.store = EventStore(paths.database_file())
         report = self.store.open()
         self.listener = Listener(self.store, self.settings.routes, self._secret_for,
-                                 self.settings.body_limit)
+                                 self.settings.body_limit, limits=self._limits())
         self.bridge = ListenerBridge(self.listener, self)
         self.tray = TrayController(self)
         self.tray.notifications_enabled = self.settings.notifications
@@ -103,8 +103,28 @@ class AppController(QObject):
     def _secret_for(self, path: str) -> str | None:
         return self._secret_cache.get(path)
 
+    def _limits(self):
+        from compass_listener.net.http_guard import ConnectionLimits
+
+        return ConnectionLimits(header_timeout=self.settings.header_timeout,
+                                body_timeout=self.settings.body_timeout)
+
+    def _tls(self) -> dict:
+        """Listener.start's HTTPS arguments from the settings (empty for plain HTTP);
+        raises TlsSetupError with a sentence naming the file and the fix."""
+        cert, key = self.settings.tls_cert_file, self.settings.tls_key_file
+        if not cert and not key:
+            return {}
+        from compass_listener.net.tls_server import TlsSetupError, server_context, url_host
+
+        if not (cert and key):
+            raise TlsSetupError("HTTPS needs both a certificate file and its key file; give "
+                                "the missing one in Settings, or clear both for plain HTTP")
+        return {"ssl_context": server_context(cert, key),
+                "url_host": url_host(cert, self.session_host)}
+
     def _base_url(self) -> str:
-        host = self.listener.host or self.session_host
+        host = self.listener.url_host or self.listener.host or self.session_host
         host = f"[{host}]" if ":" in host else host
         return f"{self.listener.scheme}://{host}:{self.listener.port or self.session_port}"
 
@@ -167,11 +187,14 @@ class AppController(QObject):
             log.warning("%s", refusal)
             self._set_state("error", refusal)
             return False
+        from compass_listener.net.tls_server import TlsSetupError
+
         try:
             self.listener.set_routes(self.settings.routes)
             self.listener.body_limit = self.settings.body_limit
-            await self.listener.start(self.session_host, self.session_port)
-        except ListenerError as exc:
+            self.listener.limits = self._limits()
+            await self.listener.start(self.session_host, self.session_port, **self._tls())
+        except (ListenerError, TlsSetupError) as exc:
             log.warning("listener not started: %s", exc)
             self._set_state("error", str(exc))
             self.tray.raise_problem("The listener could not start", str(exc))
@@ -254,8 +277,22 @@ class AppController(QObject):
         url = self._base_url() + route.path
         header = route.scheme.effective_header or TEST_HEADER
         self.window.statusBar().showMessage(f"Sending a test delivery to {url}…")
-        results = await send_deliveries(url, secret=self._secret_for(route.path), header=header,
-                                        record_type=route.label or "Defect")
+        session = None
+        if self.listener.scheme == "https":
+            import aiohttp
+
+            from compass_listener.net.tls_server import client_context_trusting
+
+            # Our own listener: trust its certificate (it may well be self-signed).
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                ssl=client_context_trusting(self.settings.tls_cert_file)))
+        try:
+            results = await send_deliveries(url, secret=self._secret_for(route.path),
+                                            header=header, record_type=route.label or "Defect",
+                                            session=session)
+        finally:
+            if session is not None:
+                await session.close()
         result = results[0]
         text = (f"Test delivery to {url}: {result.status} {result.message}" if not result.error
                 else f"Test delivery failed: {result.error}")
@@ -297,11 +334,15 @@ class AppController(QObject):
             else:
                 self.secrets.delete(key)
         rebind = (new.host, new.port) != (self.listener.host, self.listener.port) \
-            or not self.listener.running
+            or not self.listener.running \
+            or (new.tls_cert_file, new.tls_key_file, new.header_timeout, new.body_timeout) != (
+                self.settings.tls_cert_file, self.settings.tls_key_file,
+                self.settings.header_timeout, self.settings.body_timeout)
         # One Settings object lives as long as the app (the Compass pages hold it too):
         # copy the listener's part in, keep the rest (the `compass` table) as it is now.
         for name in ("host", "port", "body_limit", "allow_unsigned_remote", "notifications",
-                     "routes"):
+                     "routes", "header_timeout", "body_timeout", "tls_cert_file",
+                     "tls_key_file"):
             setattr(self.settings, name, getattr(new, name))
         self.settings.load_problem = ""
         new = self.settings

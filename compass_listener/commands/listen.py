@@ -44,6 +44,11 @@ def register(subparsers) -> None:
                                                             "delivery")
     parser.add_argument("--allow-unsigned", action="store_true",
                         help="allow listening beyond loopback while a route has no secret")
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="serve HTTPS with this PEM certificate (with --tls-key; default: "
+                             "from settings)")
+    parser.add_argument("--tls-key", metavar="FILE",
+                        help="the PEM private key of --tls-cert, without a passphrase")
     parser.set_defaults(func=run)
 
 
@@ -139,6 +144,10 @@ class Plan:
     secret_for: Callable[[str], "str | None"]
     unsigned: list[str]              # paths without a secret
     body_limit: int
+    tls_cert: str = ""               # HTTPS when both are set
+    tls_key: str = ""
+    header_timeout: float = 30.0
+    body_timeout: float = 60.0
 
 
 def plan(args) -> Plan:
@@ -165,7 +174,15 @@ def plan(args) -> Plan:
                          f"{', '.join(unsigned)} has no secret would accept anyone's "
                          f"deliveries; give --secret-env VAR, or --allow-unsigned to do it "
                          f"anyway")
-    return Plan(host, port, routes, from_settings, secret_for, unsigned, settings.body_limit)
+    tls_cert = getattr(args, "tls_cert", None) or settings.tls_cert_file
+    tls_key = getattr(args, "tls_key", None) or settings.tls_key_file
+    if bool(tls_cert) != bool(tls_key):
+        given, missing = ("--tls-cert", "--tls-key") if tls_cert else ("--tls-key", "--tls-cert")
+        raise UsageError(f"{given} needs {missing} as well: HTTPS takes a certificate and its "
+                         f"key")
+    return Plan(host, port, routes, from_settings, secret_for, unsigned, settings.body_limit,
+                tls_cert=tls_cert, tls_key=tls_key, header_timeout=settings.header_timeout,
+                body_timeout=settings.body_timeout)
 
 
 def run(args) -> int:
@@ -177,6 +194,20 @@ def run(args) -> int:
     except KeyboardInterrupt:       # a second Ctrl-C during shutdown
         raise CommandError("interrupted while stopping; deliveries already answered are "
                            "stored") from None
+
+
+def _tls(job: Plan) -> dict:
+    """Listener.start's HTTPS arguments, or none for plain HTTP."""
+    if not job.tls_cert:
+        return {}
+    from compass_listener.cli import CommandError
+    from compass_listener.net.tls_server import TlsSetupError, server_context, url_host
+
+    try:
+        return {"ssl_context": server_context(job.tls_cert, job.tls_key),
+                "url_host": url_host(job.tls_cert, job.host)}
+    except TlsSetupError as exc:
+        raise CommandError(str(exc)) from None
 
 
 async def _serve(args, job: Plan) -> int:
@@ -214,7 +245,11 @@ async def _serve(args, job: Plan) -> int:
         if text:
             print(f"compass-listener: {text}", file=sys.stderr, flush=True)
 
-    listener = Listener(store, job.routes, job.secret_for, body_limit=job.body_limit)
+    from compass_listener.net.http_guard import ConnectionLimits
+
+    listener = Listener(store, job.routes, job.secret_for, body_limit=job.body_limit,
+                        limits=ConnectionLimits(header_timeout=job.header_timeout,
+                                                body_timeout=job.body_timeout))
     listener.on_delivery(show)
     listener.on_scheme_learned(learned)
     listener.on_problem(problem)
@@ -230,7 +265,7 @@ async def _serve(args, job: Plan) -> int:
             pass
     try:
         try:
-            await listener.start(job.host, job.port)
+            await listener.start(job.host, job.port, **_tls(job))
         except ListenerError as exc:
             raise CommandError(str(exc)) from None
         print("listening on " + " ".join(listener.urls), flush=True)

@@ -94,7 +94,10 @@ class Listener:
         return [f"{self.scheme}://{host}:{self.port}{path}" for path in self._routes]
 
     # ---- lifecycle -----------------------------------------------------------------------
-    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None) -> None:
+    async def start(self, host: str, port: int, ssl_context: ssl.SSLContext | None = None,
+                    url_host: str = "") -> None:
+        """Listen on host:port (HTTPS with `ssl_context`); `url_host` is the name the URLs
+        show when it differs from `host` (the certificate's name under HTTPS)."""
         if self.running:
             await self.stop()
         raise_fd_limit()
@@ -112,6 +115,7 @@ class Listener:
         self._runner, self._site = runner, site
         self.host = host
         self.scheme = "https" if ssl_context else "http"
+        self.url_host = url_host if ssl_context else ""
         sockets = site._server.sockets if site._server else []  # the real port when port == 0
         self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("listening on %s", ", ".join(self.urls))

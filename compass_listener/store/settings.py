@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT = 30.0     # seconds a client may take to send its request headers
+DEFAULT_BODY_TIMEOUT = 60.0       # and then its body (net.http_guard says why)
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -34,6 +36,11 @@ class Settings:
     body_limit: int = DEFAULT_BODY_LIMIT
     # Binding beyond loopback while a route has no secret needs this explicit confirmation.
     allow_unsigned_remote: bool = False
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    # HTTPS: paths of the user's PEM certificate and key; the key's contents never come here.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     notifications: bool = True
     routes: list[Route] = field(default_factory=lambda: [Route(DEFAULT_PATH, "Defect")])
     compass: dict = field(default_factory=dict)
@@ -92,6 +99,13 @@ def load_settings(path: Path | None = None) -> Settings:
     if isinstance(listener.get("body_limit"), int) and listener["body_limit"] > 0:
         settings.body_limit = listener["body_limit"]
     settings.allow_unsigned_remote = bool(listener.get("allow_unsigned_remote", False))
+    for name in ("header_timeout", "body_timeout"):
+        value = listener.get(name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            setattr(settings, name, float(value))
+    for name in ("tls_cert_file", "tls_key_file"):
+        if isinstance(listener.get(name), str):
+            setattr(settings, name, listener[name])
     settings.notifications = bool(data.get("notifications", {}).get("enabled", True))
     routes = [r for r in (_route_from(t) for t in data.get("routes", []) if isinstance(t, dict))
               if r is not None]
@@ -108,7 +122,11 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     data = {
         "listener": {"host": settings.host, "port": settings.port,
                      "body_limit": settings.body_limit,
-                     "allow_unsigned_remote": settings.allow_unsigned_remote},
+                     "allow_unsigned_remote": settings.allow_unsigned_remote,
+                     "header_timeout": settings.header_timeout,
+                     "body_timeout": settings.body_timeout,
+                     "tls_cert_file": settings.tls_cert_file,
+                     "tls_key_file": settings.tls_key_file},
         "notifications": {"enabled": settings.notifications},
         "routes": [_route_to(r) for r in settings.routes],
         "compass": settings.compass,

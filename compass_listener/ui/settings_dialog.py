@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QGroupBox, QHBoxLayout,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
     QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -51,11 +51,18 @@ class SettingsDialog(QDialog):
         self.remote_warning.setTextFormat(Qt.TextFormat.PlainText)
         self.remote_warning.setWordWrap(True)
         self.remote_warning.setStyleSheet("color: #8a1c12;")
+        # HTTPS: file paths only; the key is read when the listener starts.
+        self.tls_cert = QLineEdit(settings.tls_cert_file)
+        self.tls_cert.setPlaceholderText("none: plain HTTP")
+        self.tls_key = QLineEdit(settings.tls_key_file)
+        self.tls_key.setPlaceholderText("the certificate's private key (PEM, no passphrase)")
         listener_box = QGroupBox("Listener")
         lf = QFormLayout(listener_box)
         lf.addRow("&Address:", self.host)
         lf.addRow("&Port:", self.port)
         lf.addRow("&Body limit:", self.body_limit)
+        lf.addRow("HTTPS &certificate:", self._file_row(self.tls_cert, "certificate"))
+        lf.addRow("HTTPS &key:", self._file_row(self.tls_key, "key"))
         lf.addRow(self.allow_unsigned)
         lf.addRow(self.remote_warning)
 
@@ -160,6 +167,23 @@ class SettingsDialog(QDialog):
         self._fill_route_list()
         self.route_list.setCurrentRow(0)
         self._update_remote_warning()
+
+    def _file_row(self, edit: QLineEdit, what: str) -> QWidget:
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(edit, what))
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(edit, 1)
+        layout.addWidget(browse)
+        return row
+
+    def _browse(self, edit: QLineEdit, what: str) -> None:
+        chooser = QFileDialog(self, f"Choose the HTTPS {what} file (PEM)")
+        chooser.setFileMode(QFileDialog.FileMode.ExistingFile)
+        chooser.setNameFilters(["PEM files (*.pem *.crt *.cer *.key)", "All files (*)"])
+        chooser.fileSelected.connect(edit.setText)
+        chooser.open()                  # never exec(): the loop keeps serving deliveries
 
     # ---- routes ----------------------------------------------------------------------------
     def _fill_route_list(self) -> None:
@@ -317,6 +341,10 @@ class SettingsDialog(QDialog):
             return "Two routes have the same path; give each route its own path."
         if any(p == "/" for p in paths):
             return "A route needs a path such as /compassdefect, not just /."
+        cert, key = self.tls_cert.text().strip(), self.tls_key.text().strip()
+        if bool(cert) != bool(key):
+            return ("HTTPS needs both a certificate file and its key file; give the missing "
+                    "one, or clear both for plain HTTP.")
         if self._is_remote() and self._unsigned_routes() and not self.allow_unsigned.isChecked():
             return ("Set a secret on " + ", ".join(self._unsigned_routes()) + ", or tick "
                     "'Accept unsigned deliveries from other machines' to listen on " + host + ".")
@@ -324,7 +352,7 @@ class SettingsDialog(QDialog):
                        body_limit=self.body_limit.value() * 1024 * 1024,
                        allow_unsigned_remote=self.allow_unsigned.isChecked(),
                        notifications=self.notifications.isChecked(), routes=list(self._routes),
-                       load_problem="")
+                       tls_cert_file=cert, tls_key_file=key, load_problem="")
 
     def _apply(self) -> bool:
         result = self.result_settings()
