@@ -21,6 +21,7 @@ COMMANDS = [
     "listen",
     "send_test",
     "events",
+    "export",
     "hooksetup",
     "deliveries",
     "configs",

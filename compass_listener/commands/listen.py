@@ -144,6 +144,8 @@ class Plan:
     secret_for: Callable[[str], "str | None"]
     unsigned: list[str]              # paths without a secret
     body_limit: int
+    keep_days: int = 0               # retention from the settings file (0: no limit)
+    keep_count: int = 0
     tls_cert: str = ""               # HTTPS when both are set
     tls_key: str = ""
     header_timeout: float = 30.0
@@ -174,6 +176,8 @@ def plan(args) -> Plan:
                          f"{', '.join(unsigned)} has no secret would accept anyone's "
                          f"deliveries; give --secret-env VAR, or --allow-unsigned to do it "
                          f"anyway")
+    retention = dict(keep_days=settings.history_keep_days,
+                     keep_count=settings.history_keep_count)
     tls_cert = getattr(args, "tls_cert", None) or settings.tls_cert_file
     tls_key = getattr(args, "tls_key", None) or settings.tls_key_file
     if bool(tls_cert) != bool(tls_key):
@@ -182,7 +186,7 @@ def plan(args) -> Plan:
                          f"key")
     return Plan(host, port, routes, from_settings, secret_for, unsigned, settings.body_limit,
                 tls_cert=tls_cert, tls_key=tls_key, header_timeout=settings.header_timeout,
-                body_timeout=settings.body_timeout)
+                body_timeout=settings.body_timeout, **retention)
 
 
 def run(args) -> int:
@@ -250,6 +254,9 @@ async def _serve(args, job: Plan) -> int:
     listener = Listener(store, job.routes, job.secret_for, body_limit=job.body_limit,
                         limits=ConnectionLimits(header_timeout=job.header_timeout,
                                                 body_timeout=job.body_timeout))
+    from compass_listener.store.retention import Retention, RetentionKeeper
+
+    keeper = RetentionKeeper(store, lambda: Retention(job.keep_days, job.keep_count))
     listener.on_delivery(show)
     listener.on_scheme_learned(learned)
     listener.on_problem(problem)
@@ -269,6 +276,11 @@ async def _serve(args, job: Plan) -> int:
         except ListenerError as exc:
             raise CommandError(str(exc)) from None
         print("listening on " + " ".join(listener.urls), flush=True)
+        if keeper.policy().active:
+            print(f"compass-listener: note: keeping {keeper.policy().describe()} of history; "
+                  f"older deliveries are deleted (export them with `compass-listener export`)",
+                  file=sys.stderr, flush=True)
+            keeper.start()
         for path in job.unsigned:
             print(f"compass-listener: note: route {path} has no secret; deliveries are "
                   f"stored as unsigned", file=sys.stderr, flush=True)
@@ -280,6 +292,7 @@ async def _serve(args, job: Plan) -> int:
         # Stop accepting, let deliveries in flight be stored and answered, then make sure
         # every queued write is committed before the process ends.
         await listener.stop()
+        await keeper.stop()
         store.close()
         for signum in handled:
             loop.remove_signal_handler(signum)

@@ -42,6 +42,9 @@ class Settings:
     tls_cert_file: str = ""
     tls_key_file: str = ""
     notifications: bool = True
+    # Retention (store.retention): 0 = no limit; both 0 (the default) keeps everything.
+    history_keep_days: int = 0
+    history_keep_count: int = 0
     routes: list[Route] = field(default_factory=lambda: [Route(DEFAULT_PATH, "Defect")])
     compass: dict = field(default_factory=dict)
     load_problem: str = ""   # not saved: why the file could not be read, for the user
@@ -49,6 +52,12 @@ class Settings:
     @property
     def is_loopback(self) -> bool:
         return self.host in LOOPBACK_HOSTS or self.host.startswith("127.")
+
+    @property
+    def retention(self):
+        from compass_listener.store.retention import Retention
+
+        return Retention(self.history_keep_days, self.history_keep_count)
 
     def route(self, path: str) -> Route | None:
         path = normalise_path(path)
@@ -107,6 +116,11 @@ def load_settings(path: Path | None = None) -> Settings:
         if isinstance(listener.get(name), str):
             setattr(settings, name, listener[name])
     settings.notifications = bool(data.get("notifications", {}).get("enabled", True))
+    history = data.get("history", {})
+    for key, name in (("keep_days", "history_keep_days"), ("keep_count", "history_keep_count")):
+        value = history.get(key) if isinstance(history, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            setattr(settings, name, value)
     routes = [r for r in (_route_from(t) for t in data.get("routes", []) if isinstance(t, dict))
               if r is not None]
     if routes:
@@ -128,6 +142,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
                      "tls_cert_file": settings.tls_cert_file,
                      "tls_key_file": settings.tls_key_file},
         "notifications": {"enabled": settings.notifications},
+        "history": {"keep_days": settings.history_keep_days,
+                    "keep_count": settings.history_keep_count},
         "routes": [_route_to(r) for r in settings.routes],
         "compass": settings.compass,
     }
