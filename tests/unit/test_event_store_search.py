@@ -75,3 +75,23 @@ def test_the_python_twin_matches_what_the_index_holds(tmp_path):
     finally:
         store.close()
     assert search_text("SAMPL3", "Head line", body) == indexed
+
+
+def test_pages_by_offset_from_either_end_agree_with_newest_first(tmp_path):
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    try:
+        ids = [store.append_now(make(f'{{"content": {{"n": {{"value": "v{i}"}}}}}}'.encode(),
+                                     f"R{i}")).id for i in range(23)]
+        newest_first = ids[::-1]
+        total = store.count()
+        for offset in range(0, 23, 5):
+            page = store.summaries_at(offset, 5, total)
+            assert [d.id for d in page] == newest_first[offset:offset + 5], offset
+        top = ids[19]                     # a view opened before the last three arrived
+        assert [d.id for d in store.summaries_at(0, 3, store.count(max_id=top), max_id=top)] \
+            == ids[19:16:-1]
+        assert store.count(after_id=ids[9], max_id=top) == 10
+        assert [d.record_id for d in store.summaries_at(0, 5, 1, text="R7")] == ["R7"]
+    finally:
+        store.close()
