@@ -1,15 +1,20 @@
-"""The live table of deliveries: pages from the store, newest first, live rows in batches.
+"""The live table of deliveries: the whole history, newest first, read from the store a
+page at a time as rows are looked at; live rows inserted in batches.
 
-Rows hold only the summary columns (no bodies), pages are fetched as the view scrolls
-(canFetchMore/fetchMore), and live deliveries are queued and inserted together on a short
-timer, so a burst of thousands costs a handful of beginInsertRows calls. Memory is bounded:
-past MAX_ROWS loaded rows, live inserts drop the oldest loaded rows, which scrolling fetches
-again from the store (a listener left running for weeks must not keep every row in memory).
+The model knows how many rows there are (one COUNT through the id index), so the scroll bar
+spans the whole history and dragging it to the end reads only the last page (the store
+reads it from the oldest end), never the pages in between. Rows hold only the summary
+columns; at most MAX_PAGES pages are kept (least recently used first out), so memory stays
+bounded however long the history or the session. Live deliveries go in on a short timer:
+the first after a quiet spell at once (the row appears within a frame of the reply), the
+rest of a burst together at most every BATCH_INTERVAL_MS, so a burst of thousands costs a
+handful of beginInsertRows calls.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -17,12 +22,12 @@ from PySide6.QtGui import QBrush, QColor
 
 from compass_listener.core.delivery import Delivery
 from compass_listener.ui import plain
-from compass_listener.store.events import EventStore
+from compass_listener.store.events import EventStore, search_text
 
 COLUMNS = ("Time", "Route", "Record type", "Record id", "State", "Headline", "Owner", "Signature")
 PAGE_SIZE = 500
-MAX_ROWS = 5000             # loaded rows kept after a live insert (10 pages)
-BATCH_INTERVAL_MS = 100
+MAX_ROWS = 5000             # rows kept in memory: live rows plus cached pages
+BATCH_INTERVAL_MS = 16      # at most one insert per frame during a burst
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -41,12 +46,10 @@ def signature_text(d: Delivery) -> str:
 
 
 def matches(d: Delivery, text: str) -> bool:
-    """The live-row version of the store's filter (record id, headline or any field value)."""
+    """The live-row twin of the store's filter (record id, headline or any field value)."""
     if not text:
         return True
-    needle = text.lower()
-    return (needle in d.record_id.lower() or needle in d.headline.lower()
-            or needle in d.body.decode("utf-8", "replace").lower())
+    return text.lower() in search_text(d.record_id, d.headline, d.body).lower()
 
 
 class DeliveryTableModel(QAbstractTableModel):
@@ -55,13 +58,15 @@ class DeliveryTableModel(QAbstractTableModel):
     def __init__(self, store: EventStore, parent=None):
         super().__init__(parent)
         self.store = store
-        self._rows: list[Delivery] = []
+        self._live: list[Delivery] = []       # arrived since the last reload, newest first
+        self._top_id = 0                      # rows below the live ones have ids up to this
+        self._total = 0                       # how many of those match the filter
+        self._pages: OrderedDict[int, list[Delivery]] = OrderedDict()
         self._pending: list[Delivery] = []
         self._filter = ""
-        self._more = False
+        self._last_flush = 0.0
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(BATCH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self.flush_pending)
 
     # ---- loading -------------------------------------------------------------------------
@@ -70,8 +75,10 @@ class DeliveryTableModel(QAbstractTableModel):
             self._filter = text
         self.beginResetModel()
         self._pending.clear()
-        self._rows = self.store.summaries(limit=PAGE_SIZE, text=self._filter)
-        self._more = len(self._rows) == PAGE_SIZE
+        self._live = []
+        self._pages.clear()
+        self._top_id = self.store.newest_id()
+        self._total = self.store.count(text=self._filter, max_id=self._top_id)
         self.endResetModel()
         self.count_changed.emit()
 
@@ -80,19 +87,22 @@ class DeliveryTableModel(QAbstractTableModel):
         return self._filter
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:
-        return not parent.isValid() and self._more
+        return False          # every row is there already; pages load as they are read
 
     def fetchMore(self, parent=QModelIndex()) -> None:
-        if parent.isValid() or not self._rows:
-            return
-        page = self.store.summaries(limit=PAGE_SIZE, before_id=self._rows[-1].id,
-                                    text=self._filter)
-        self._more = len(page) == PAGE_SIZE
-        if page:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
-            self._rows.extend(page)
-            self.endInsertRows()
+        pass
+
+    def _page(self, number: int) -> list[Delivery]:
+        page = self._pages.get(number)
+        if page is None:
+            page = self.store.summaries_at(number * PAGE_SIZE, PAGE_SIZE, self._total,
+                                           text=self._filter, max_id=self._top_id)
+            self._pages[number] = page
+            while len(self._pages) > max(1, (MAX_ROWS - len(self._live)) // PAGE_SIZE):
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(number)
+        return page
 
     def add_live(self, delivery: Delivery) -> None:
         """Queue a live delivery; rows are inserted in one batch when the timer fires."""
@@ -101,26 +111,27 @@ class DeliveryTableModel(QAbstractTableModel):
         # Keep the row light: the body stays in the store, the detail pane reads it back.
         self._pending.append(replace(delivery, body=b"", headers=[], reply_body=""))
         if not self._flush_timer.isActive():
-            self._flush_timer.start()
+            # Leading edge: after a quiet spell at once; within a burst, one frame apart.
+            since = (time.monotonic() - self._last_flush) * 1000
+            self._flush_timer.start(max(0, int(BATCH_INTERVAL_MS - since)))
 
     def flush_pending(self) -> None:
+        self._flush_timer.stop()
         if not self._pending:
             return
+        self._last_flush = time.monotonic()
         batch, self._pending = self._pending, []
         batch.sort(key=lambda d: d.id, reverse=True)
-        if len(batch) > MAX_ROWS:
-            del batch[MAX_ROWS:]
-            self._more = True
         self.beginInsertRows(QModelIndex(), 0, len(batch) - 1)
-        self._rows[0:0] = batch
+        self._live[0:0] = batch
         self.endInsertRows()
-        if len(self._rows) > MAX_ROWS:
-            # The oldest loaded rows go; they are still in the store, and fetchMore
-            # (scrolling down) reads them back, so nothing disappears for the user.
-            self.beginRemoveRows(QModelIndex(), MAX_ROWS, len(self._rows) - 1)
-            del self._rows[MAX_ROWS:]
-            self.endRemoveRows()
-            self._more = True
+        if len(self._live) > MAX_ROWS // 2:
+            # Fold the live rows into the stored part (same rows, same order: no signal), so
+            # memory stays bounded in a long session; they are read back like any page.
+            self._top_id = max(self._top_id, self._live[0].id)
+            self._total = self.store.count(text=self._filter, max_id=self._top_id)
+            self._live = []
+            self._pages.clear()
         self.count_changed.emit()
 
     def stop_updates(self) -> None:
@@ -129,21 +140,34 @@ class DeliveryTableModel(QAbstractTableModel):
 
     # ---- access --------------------------------------------------------------------------
     def delivery_at(self, row: int) -> Delivery | None:
-        return self._rows[row] if 0 <= row < len(self._rows) else None
+        live = len(self._live)
+        if 0 <= row < live:
+            return self._live[row]
+        offset = row - live
+        if not 0 <= offset < self._total:
+            return None
+        page = self._page(offset // PAGE_SIZE)
+        return page[offset % PAGE_SIZE] if offset % PAGE_SIZE < len(page) else None
 
     def row_of(self, delivery_id: int) -> int:
-        for row, d in enumerate(self._rows):
+        for row, d in enumerate(self._live):
             if d.id == delivery_id:
                 return row
-        return -1
+        if not 0 < delivery_id <= self._top_id:
+            return -1
+        # Its place among the stored rows is the number of newer ones shown (id index).
+        row = len(self._live) + self.store.count(text=self._filter, after_id=delivery_id,
+                                                 max_id=self._top_id)
+        d = self.delivery_at(row)
+        return row if d is not None and d.id == delivery_id else -1
 
     @property
     def loaded_rows(self) -> int:
-        return len(self._rows)
+        return len(self._live) + sum(len(p) for p in self._pages.values())
 
     # ---- Qt model interface --------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._live) + self._total
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
@@ -155,9 +179,9 @@ class DeliveryTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        d = self.delivery_at(index.row()) if index.isValid() else None
+        if d is None:
             return None
-        d = self._rows[index.row()]
         col = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if col == 0:

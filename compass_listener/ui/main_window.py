@@ -175,6 +175,10 @@ class MainWindow(QMainWindow):
 
         self.session_received = 0
         self.session_rejected = 0
+        # A running count: COUNT(*) over a million rows on every live batch stalled the UI.
+        # It is read again from the store whenever the model reloads (a filter change).
+        self.stored_total = 0
+        self.model.modelReset.connect(self._recount)
         self.model.count_changed.connect(self._update_counts)
         self.model.reload("")
         latest = store.latest()
@@ -190,6 +194,8 @@ class MainWindow(QMainWindow):
         self.session_received += 1
         if not delivery.accepted:
             self.session_rejected += 1
+        if delivery.id:
+            self.stored_total += 1
         self.model.add_live(delivery)
         self._set_last(delivery)
 
@@ -229,17 +235,18 @@ class MainWindow(QMainWindow):
         self.banner.setText(text)
         self.banner_box.setVisible(bool(text))
 
+    def _recount(self) -> None:
+        self.stored_total = self.model.rowCount() if not self.model.filter_text \
+            else self.store.count()
+
     def _update_counts(self) -> None:
-        total = self.store.count()
-        shown = self.model.rowCount()
-        text = f"{total} stored · {self.session_received} received this session"
+        text = f"{self.stored_total} stored · {self.session_received} received this session"
         if self.session_rejected:
             text += f" · {self.session_rejected} rejected"
         self.counts_label.setText(text)
-        if self.model.filter_text:
-            self.shown_label.setText(f"{self.store.count(text=self.model.filter_text)} match")
-        else:
-            self.shown_label.setText(f"{shown} of {total} loaded" if shown < total else "")
+        # The model holds every matching row (read a page at a time): its size is the count.
+        self.shown_label.setText(f"{self.model.rowCount()} match" if self.model.filter_text
+                                 else "")
 
     # ---- selection and filter ------------------------------------------------------------
     def _apply_filter(self) -> None:

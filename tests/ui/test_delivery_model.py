@@ -12,19 +12,17 @@ def _fill(store, n):
     return [store.append_now(build_delivery(index=i)) for i in range(n)]
 
 
-def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtbot, qtmodeltester, store,
-                                                             monkeypatch):
+def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtmodeltester, store, monkeypatch):
     monkeypatch.setattr(delivery_model, "PAGE_SIZE", 20)
-    _fill(store, 45)
+    stored = _fill(store, 45)
     model = DeliveryTableModel(store)
     model.reload("")
-    assert model.rowCount() == 20 and model.canFetchMore(QModelIndex())
-    model.fetchMore(QModelIndex())
-    assert model.rowCount() == 40
-    model.fetchMore(QModelIndex())
+    # Every row counts from the start (the scroll bar spans the history); pages load as read.
     assert model.rowCount() == 45 and not model.canFetchMore(QModelIndex())
-    model.reload("")
-    qtmodeltester.check(model)        # fetches the remaining pages itself as it walks
+    assert model.loaded_rows == 0
+    assert model.delivery_at(44).id == stored[0].id and model.loaded_rows == 5
+    assert [model.delivery_at(r).id for r in range(45)] == [d.id for d in stored[::-1]]
+    qtmodeltester.check(model)
     for d in _fill(store, 5):
         model.add_live(d)
     model.flush_pending()
@@ -98,14 +96,12 @@ def test_record_text_is_one_plain_line_and_tooltips_escape_markup(store):
     assert "&lt;b&gt;bold&lt;/b&gt;" in tip and "<b>" not in tip
 
 
-def test_live_rows_beyond_the_bound_drop_the_oldest_and_scrolling_brings_them_back(
+def test_a_long_session_keeps_memory_bounded_and_every_row_in_order(
         qtbot, qtmodeltester, store, monkeypatch):
     monkeypatch.setattr(delivery_model, "PAGE_SIZE", 10)
     monkeypatch.setattr(delivery_model, "MAX_ROWS", 25)
     model = DeliveryTableModel(store)
     model.reload("")
-    removed = []
-    model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
     stored = _fill(store, 40)
     for d in stored[:30]:
         model.add_live(d)
@@ -113,26 +109,39 @@ def test_live_rows_beyond_the_bound_drop_the_oldest_and_scrolling_brings_them_ba
     for d in stored[30:]:
         model.add_live(d)
     model.flush_pending()
-    # Bounded: the newest 25 stay, in order; the oldest loaded rows went.
-    assert model.rowCount() == 25 and removed
-    assert [model.delivery_at(r).id for r in range(25)] == [d.id for d in stored[::-1][:25]]
-    # Scrolling down fetches the dropped rows back from the store.
-    assert model.canFetchMore(QModelIndex())
-    while model.canFetchMore(QModelIndex()):
-        model.fetchMore(QModelIndex())
-    assert [model.delivery_at(r).id for r in range(model.rowCount())] == \
-        [d.id for d in stored[::-1]]
+    assert model.rowCount() == 40
+    # Reading every row back (scrolling through) keeps at most MAX_ROWS in memory.
+    assert [model.delivery_at(r).id for r in range(40)] == [d.id for d in stored[::-1]]
+    assert model.loaded_rows <= 25
+    assert model.row_of(stored[3].id) == 36
     qtmodeltester.check(model)
 
 
-def test_a_burst_larger_than_the_bound_keeps_only_the_newest(qtbot, store, monkeypatch):
+def test_a_burst_larger_than_the_bound_is_all_there_and_memory_stays_bounded(
+        qtbot, store, monkeypatch):
     monkeypatch.setattr(delivery_model, "MAX_ROWS", 20)
+    monkeypatch.setattr(delivery_model, "PAGE_SIZE", 10)
     model = DeliveryTableModel(store)
     model.reload("")
     stored = _fill(store, 50)
     for d in stored:
         model.add_live(d)
     model.flush_pending()
-    assert model.rowCount() == 20
-    assert model.delivery_at(0).id == stored[-1].id and model.delivery_at(19).id == stored[30].id
-    assert model.canFetchMore(QModelIndex())
+    assert model.rowCount() == 50
+    assert model.delivery_at(0).id == stored[-1].id and model.delivery_at(49).id == stored[0].id
+    assert model.loaded_rows <= 20
+
+
+def test_a_lone_delivery_shows_at_once_and_a_burst_in_few_inserts(qtbot, store):
+    model = DeliveryTableModel(store)
+    model.reload("")
+    inserts = []
+    model.rowsInserted.connect(lambda parent, first, last: inserts.append(last - first + 1))
+    lone = store.append_now(build_delivery(index=1))
+    model.add_live(lone)
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=1000)
+    burst = [store.append_now(build_delivery(index=i)) for i in range(2, 202)]
+    for d in burst:
+        model.add_live(d)
+    qtbot.waitUntil(lambda: model.rowCount() == 201, timeout=2000)
+    assert inserts == [1, 200]
