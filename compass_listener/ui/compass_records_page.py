@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from compass_listener.core.compass_urls import ServerAddressError
+from compass_listener.ui import plain
 from compass_listener.ui.compass_session import CompassSession
 from compass_listener.ui.compass_tasks import TaskRunner, error_text
 from compass_listener.ui.compass_trust import TrustBanner
@@ -31,7 +32,9 @@ class RecordsPage(QWidget):
         self.runner = TaskRunner(self)
         self.loaded_once = False
 
+        # Plain text: these show names and messages from the Compass server.
         self.heading = QLabel()
+        self.heading.setTextFormat(Qt.TextFormat.PlainText)
         self.heading.setWordWrap(True)
         self.refresh_button = QPushButton("&Refresh")
         self.cancel_button = QPushButton("Cancel")
@@ -45,11 +48,13 @@ class RecordsPage(QWidget):
         self.progress.setMaximumHeight(14)
         self.progress.hide()
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner = TrustBanner()
         self.banner.trusted.connect(self._trusted)
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.note.setWordWrap(True)
         self.note.hide()
 
@@ -154,7 +159,8 @@ class RecordsPage(QWidget):
             items = []
             for text in cells:
                 item = QStandardItem(text)
-                item.setToolTip(text if len(text) < 2000 else text[:2000] + "…")
+                # Record values are user-typed: a tooltip would render `<b>` as bold.
+                item.setToolTip(plain.tooltip(text if len(text) < 2000 else text[:2000] + "…"))
                 if background:
                     item.setBackground(QBrush(QColor(background)))
                 items.append(item)

@@ -68,6 +68,7 @@ class CompassServerPage(QWidget):
         ca_row.addWidget(self.ca_browse)
         form.addRow("CA file:", ca_row)
         self.trusted_label = QLabel()
+        self.trusted_label.setTextFormat(Qt.TextFormat.PlainText)
         self.trusted_label.setWordWrap(True)
         self.trusted_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Trust:", self.trusted_label)
@@ -90,6 +91,7 @@ class CompassServerPage(QWidget):
         self.progress.hide()
         self.status = QLabel("Type the Compass REST server and credentials, then check the "
                              "connection.")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)     # server replies are shown verbatim
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner = TrustBanner()

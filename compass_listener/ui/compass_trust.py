@@ -80,6 +80,8 @@ class TrustBanner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet("TrustBanner { background: #fff4d6; }")
         self.label = QLabel()
+        # The subject comes from a certificate nobody trusts yet: never rich text.
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton("Review and trust this certificate…")

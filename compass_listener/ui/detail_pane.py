@@ -163,8 +163,9 @@ class DetailPane(QWidget):
             self.fields.setRowCount(self.fields.rowCount() + 1)
             self.fields.setItem(self.fields.rowCount() - 1, 0, _item("(not readable)"))
             self.fields.setItem(self.fields.rowCount() - 1, 1, _item(parsed.problem))
-        self.pretty.setPlainText(delivery.pretty_body())
-        self.raw.setPlainText(delivery.body_text)
+        # Direction and control characters as \uXXXX: they cannot reorder what is shown.
+        self.pretty.setPlainText(plain.visible_controls(delivery.pretty_body()))
+        self.raw.setPlainText(plain.visible_controls(delivery.body_text))
         self.hex.setPlainText(hex_dump(delivery.body))
         self._fill_headers()
         self.reply.setPlainText(

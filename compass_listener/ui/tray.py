@@ -1,7 +1,9 @@
 """The tray icon: state (listening, paused, error, stopped), unread count, menu, notifications.
 
 Notifications are folded by core.folding so a Compass burst raises one summary. Where no
-system tray exists the same notices go to the window's notification list instead.
+system tray exists the same notices go to the window's notification list instead. Record
+text leaves the app only through plain.notification (no markup can reach a notification
+server; ui/plain.py says why).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from compass_listener import APP_NAME
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.folding import Notice, NotificationFolder
-from compass_listener.ui import icons
+from compass_listener.ui import icons, plain
 
 
 class TrayController(QObject):
@@ -115,8 +117,10 @@ class TrayController(QObject):
             lines.append(f"notifications paused {until}")
         if self.unread:
             lines.append(f"{self.unread} unread")
-        # Tooltips are plain text on every tray we know; keep record text on one line.
-        self.icon.setToolTip("\n".join(line for line in lines if line))
+        # XEmbed trays show this as a Qt tooltip, StatusNotifierItem hosts (KDE) may read
+        # markup in it: record text goes through the notification rules.
+        self.icon.setToolTip("\n".join(plain.notification(line, max_lines=1)
+                                       for line in lines if line))
 
     # ---- deliveries ----------------------------------------------------------------------
     def delivery_received(self, delivery: Delivery, window_visible: bool) -> None:
@@ -152,7 +156,8 @@ class TrayController(QObject):
         if self.available and self.icon.isVisible():
             level = (QSystemTrayIcon.MessageIcon.Warning if notice.warning
                      else QSystemTrayIcon.MessageIcon.Information)
-            self.icon.showMessage(notice.title, notice.message, level, 8000)
+            self.icon.showMessage(plain.notification(notice.title, max_lines=1),
+                                  plain.notification(notice.message), level, 8000)
 
     def _activated(self, reason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger,
