@@ -62,6 +62,7 @@ class DeliveryTableModel(QAbstractTableModel):
         self._top_id = 0                      # rows below the live ones have ids up to this
         self._total = 0                       # how many of those match the filter
         self._pages: OrderedDict[int, list[Delivery]] = OrderedDict()
+        self._texts: dict[int, tuple[str, ...]] = {}     # id -> the row's display texts
         self._pending: list[Delivery] = []
         self._filter = ""
         self._last_flush = 0.0
@@ -183,6 +184,19 @@ class DeliveryTableModel(QAbstractTableModel):
         if d is None:
             return None
         col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole and 0 <= col < len(COLUMNS):
+            # Every repaint asks for every visible cell again (a burst repaints each frame):
+            # the row's texts are made once.
+            texts = self._texts.get(d.id)
+            if texts is None:
+                if len(self._texts) > 2 * MAX_ROWS:
+                    self._texts.clear()
+                texts = self._texts[d.id] = (
+                    time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(d.received_at)),
+                    *(plain.one_line(v) for v in (d.route, d.record_type, d.record_id,
+                                                  d.state, d.headline, d.owner,
+                                                  signature_text(d))))
+            return texts[col]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if col == 0:
                 if role == Qt.ItemDataRole.ToolTipRole:

@@ -12,7 +12,8 @@ def _fill(store, n):
     return [store.append_now(build_delivery(index=i)) for i in range(n)]
 
 
-def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtmodeltester, store, monkeypatch):
+def test_model_passes_qtmodeltester_with_rows_paged_and_live(qtbot, qtmodeltester, store,
+                                                            monkeypatch):
     monkeypatch.setattr(delivery_model, "PAGE_SIZE", 20)
     stored = _fill(store, 45)
     model = DeliveryTableModel(store)
