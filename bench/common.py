@@ -90,6 +90,13 @@ def tmpdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=DATA))
 
 
+def remove(path: Path | None) -> None:
+    """Remove a throw-away data folder (the raw runs fill the disk otherwise)."""
+    import shutil
+    if path is not None and Path(path).is_relative_to(DATA):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def spawn(args: list[str], env: dict | None = None, **kw) -> subprocess.Popen:
     return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, **kw)
 

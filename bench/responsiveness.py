@@ -32,9 +32,11 @@ def bodies_file(count: int, seed: int = 7) -> Path:
 
 
 def start_host(*extra: str, home: Path | None = None) -> tuple[subprocess.Popen, dict]:
+    temporary = home is None
     home = home or common.tmpdir("host-")
     proc = common.spawn([common.PY, str(common.BENCH / "gui_host.py"), *extra],
                         env=common.app_env(home), stdout=subprocess.PIPE)
+    proc.temporary_home = home if temporary else None
     ready = common.read_json_line(proc, "READY {")
     return proc, ready
 
@@ -42,6 +44,7 @@ def start_host(*extra: str, home: Path | None = None) -> tuple[subprocess.Popen,
 def finish_host(proc: subprocess.Popen, timeout: float = 300) -> dict:
     result = common.read_json_line(proc, "RESULT {", timeout=timeout)
     proc.wait(30)
+    common.remove(proc.temporary_home)
     return result
 
 

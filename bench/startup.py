@@ -35,13 +35,14 @@ def once(kind: str) -> float:
     t0 = time.monotonic()
     proc = common.spawn(cmd, env=common.app_env(home), stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
-    if "{port}" not in " ".join(COMMANDS[kind]):
-        proc.wait()
-        return time.monotonic() - t0
     try:
+        if "{port}" not in " ".join(COMMANDS[kind]):
+            proc.wait()
+            return time.monotonic() - t0
         return common.wait_port(port) - t0
     finally:
         common.stop(proc)
+        common.remove(home)
 
 
 def run(rounds: int = 7) -> dict:

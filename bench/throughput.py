@@ -114,6 +114,7 @@ def run(rounds: int = 5, seconds: float = 5.0, warmup: float = 1.0, bodies: int 
                     res["accepted"] = conn.execute(
                         "SELECT COUNT(*) FROM deliveries WHERE accepted=1 AND signature='valid'"
                     ).fetchone()[0]
+                common.remove(home)
             runs[kind].append(res)
             print(f"  throughput round {r + 1} {kind}: {res['rps']:.0f}/s", file=sys.stderr)
     med = {k: common.median(x["rps"] for x in v) for k, v in runs.items()}
