@@ -290,13 +290,22 @@ class EventStore:
     async def append(self, delivery: Delivery) -> Delivery:
         """Store one delivery; returns when its transaction is committed (id and duplicate_of
         filled in). Raises StoreError when it could not be written."""
+        self._check_writable()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._queue.put((delivery, future, loop))
         return await future
 
+    def _check_writable(self) -> None:
+        # Without a writer thread nothing would ever settle the future: fail now instead of
+        # leaving the caller (and Compass's request) waiting forever.
+        if self._writer is None:
+            raise StoreError(f"the history {self.path} is closed; restart Compass Listener "
+                             f"(Compass will retry this delivery)")
+
     def append_now(self, delivery: Delivery) -> Delivery:
         """Blocking append, for tools and tests without an event loop."""
+        self._check_writable()
         done = threading.Event()
         box: list = []
         self._queue.put((delivery, box, done))

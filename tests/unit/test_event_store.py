@@ -233,3 +233,14 @@ async def test_an_unexpected_write_error_does_not_stop_the_writer(store):
     # The writer thread is still there: the next delivery is stored, not left waiting.
     stored = await asyncio.wait_for(store.append(make(body=b"good")), 5)
     assert stored.id >= 1 and store.count() == 1
+
+
+async def test_append_after_close_fails_at_once_instead_of_hanging(tmp_path):
+    store = EventStore(tmp_path / "closed.sqlite3")
+    store.open()
+    store.close()
+    delivery = make()
+    with pytest.raises(StoreError, match="is closed"):
+        await asyncio.wait_for(store.append(delivery), timeout=2)
+    with pytest.raises(StoreError, match="is closed"):
+        store.append_now(delivery)
