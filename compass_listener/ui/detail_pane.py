@@ -21,6 +21,22 @@ from compass_listener.core.redact import is_secret_header, REDACTED
 from compass_listener.ui import plain
 
 
+# A record has dozens of fields; a hostile body can have 100,000, and a table item per
+# field would freeze the window (and the listener on its loop) for seconds. The Body tab
+# shows every field; the Fields tab lists this many.
+FIELD_ROWS_MAX = 2000
+# Likewise for the text views: laying out megabytes in a QPlainTextEdit takes seconds.
+# The exact bytes stay one click away (Copy payload).
+TEXT_VIEW_MAX = 256 * 1024
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= TEXT_VIEW_MAX:
+        return text
+    return (text[:TEXT_VIEW_MAX] + f"\n… {len(text) - TEXT_VIEW_MAX} more characters are not "
+            f"shown here (Copy payload copies the whole body)")
+
+
 def _item(text: str) -> QTableWidgetItem:
     item = QTableWidgetItem(plain.one_line(text))
     item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
@@ -149,8 +165,9 @@ class DetailPane(QWidget):
             f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(delivery.received_at))} "
             f"from {delivery.peer or 'unknown'}")
         parsed = delivery.parsed()
-        self.fields.setRowCount(len(parsed.fields))
-        for row, field in enumerate(parsed.fields):
+        listed = parsed.fields[:FIELD_ROWS_MAX]
+        self.fields.setRowCount(len(listed))
+        for row, field in enumerate(listed):
             self.fields.setItem(row, 0, _item(field.name))
             self.fields.setItem(row, 1, _item(field.value))
             marker = f"truncated · {field.url}" if field.truncated else ""
@@ -159,13 +176,24 @@ class DetailPane(QWidget):
             self.fields.setItem(row, 2, item)
         self.fields.resizeColumnToContents(0)
         self.fields.setColumnWidth(0, min(self.fields.columnWidth(0), 220))
+        if len(parsed.fields) > len(listed):
+            self.fields.setRowCount(self.fields.rowCount() + 1)
+            self.fields.setItem(self.fields.rowCount() - 1, 0, _item("(more fields)"))
+            self.fields.setItem(self.fields.rowCount() - 1, 1, _item(
+                f"{len(parsed.fields) - len(listed)} more fields are not listed here; the "
+                f"Body tab shows all {len(parsed.fields)}"))
         if parsed.problem:
             self.fields.setRowCount(self.fields.rowCount() + 1)
             self.fields.setItem(self.fields.rowCount() - 1, 0, _item("(not readable)"))
             self.fields.setItem(self.fields.rowCount() - 1, 1, _item(parsed.problem))
         # Direction and control characters as \uXXXX: they cannot reorder what is shown.
-        self.pretty.setPlainText(plain.visible_controls(delivery.pretty_body()))
-        self.raw.setPlainText(plain.visible_controls(delivery.body_text))
+        if len(delivery.body) <= TEXT_VIEW_MAX:
+            pretty = delivery.pretty_body()
+        else:
+            pretty = (f"The body is {len(delivery.body)} bytes, too large to pretty-print here; "
+                      f"the As received tab shows its start, Copy payload copies all of it.")
+        self.pretty.setPlainText(plain.visible_controls(_bounded(pretty)))
+        self.raw.setPlainText(plain.visible_controls(_bounded(delivery.body_text)))
         self.hex.setPlainText(hex_dump(delivery.body))
         self._fill_headers()
         self.reply.setPlainText(

@@ -22,6 +22,9 @@ SECRET = "controller-secret"
 
 def run(qapp, argv, scenario):
     args = build_parser().parse_args(argv)
+    # As in app.gui: a tray app does not quit when its window hides (here, on quit); else a
+    # window left by an earlier test decides whether Qt leaves the loop mid-test.
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     outcome = {}

@@ -38,6 +38,8 @@ def tls_files(tmp_path, certificate):
 
 def run(qapp, argv, scenario):
     args = build_parser().parse_args(argv)
+    # As in app.gui: a tray app does not quit when its window hides (here, on quit).
+    qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     outcome = {}

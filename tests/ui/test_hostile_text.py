@@ -237,3 +237,51 @@ def test_untrusted_certificate_subject_is_plain_text(qtbot):
     banner = TrustBanner()
     qtbot.addWidget(banner)
     assert banner.label.textFormat() == Qt.TextFormat.PlainText
+
+
+# ---- sheer size ------------------------------------------------------------------------------
+def test_a_delivery_of_100000_fields_opens_quickly_and_says_what_is_not_listed(qtbot, window,
+                                                                               store):
+    import time
+
+    from compass_listener.ui.detail_pane import FIELD_ROWS_MAX
+
+    content = {f"Field_{i}": str(i) for i in range(100_000)}
+    d = store.append_now(build_delivery(record_body(id="SAMPL5", **content)))
+    window.delivery_received(d)
+    window.model.flush_pending()
+    started = time.monotonic()
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.delivery is not None)
+    # The listener shares this loop: a click must not stall it for long.
+    assert time.monotonic() - started < 4
+    fields = window.detail.fields
+    assert fields.rowCount() == FIELD_ROWS_MAX + 1
+    assert fields.item(FIELD_ROWS_MAX, 0).text() == "(more fields)"
+    assert "98001 more fields" in fields.item(FIELD_ROWS_MAX, 1).text()
+    assert "more characters are not shown" in window.detail.raw.toPlainText()[-200:]
+
+
+def test_a_delivery_nested_10000_deep_shows_as_unreadable(qtbot, window, store):
+    body = ("[" * 10_000 + "]" * 10_000).encode()
+    d = store.append_now(build_delivery(body))
+    window.delivery_received(d)
+    window.model.flush_pending()
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.delivery is not None)
+    fields = window.detail.fields
+    assert fields.item(fields.rowCount() - 1, 0).text() == "(not readable)"
+    assert "nested too deeply" in fields.item(fields.rowCount() - 1, 1).text()
+    assert window.detail.raw.toPlainText() == body.decode()
+
+
+def test_every_control_and_format_character_is_escaped_in_body_views():
+    import unicodedata
+
+    wanted = [chr(c) for c in range(0x110000) if c not in (9, 10, 13)
+              and unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp")]
+    escaped = plain.visible_controls("".join(wanted))
+    assert all(ch.isprintable() for ch in escaped)
+    assert json.loads('"' + escaped + '"') == "".join(wanted)
+    ordinary = "plain text, ünïcödé, 漢字, emoji 🙂, tab\tand\r\nnew lines"
+    assert plain.visible_controls(ordinary) == ordinary
