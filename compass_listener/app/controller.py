@@ -4,6 +4,7 @@ the one quit path (stop the listener, flush the store, close sessions, leave the
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -160,6 +161,10 @@ class AppController(QObject):
             self.window.show_problem(note)
             self.tray.raise_problem("Compass Listener", note)
         await self.start_listener()
+        # What start-up built lives as long as the app (Qt wrappers, modules, the window):
+        # out of the collector's sight, a full collection during a burst walks only what
+        # the burst made. With it in view one took 322 ms in the middle of a burst.
+        gc.freeze()
         if self.args.quit_after:
             QTimer.singleShot(int(self.args.quit_after * 1000), self.request_quit)
         await self._quit.wait()
