@@ -16,6 +16,7 @@ from compass_listener.core.routes import Route, secret_key
 from compass_listener.net.listener import Listener, ListenerError
 from compass_listener.store import paths
 from compass_listener.store.events import EventStore
+from compass_listener.store.retention import Retention, RetentionKeeper
 from compass_listener.store.secrets import SecretStore
 from compass_listener.store.settings import Settings, load_settings, save_settings
 from compass_listener.ui.bridge import ListenerBridge
@@ -44,6 +45,8 @@ class AppController(QObject):
         report = self.store.open()
         self.listener = Listener(self.store, self.settings.routes, self._secret_for,
                                  self.settings.body_limit, limits=self._limits())
+        self.retention = RetentionKeeper(self.store, lambda: self.settings.retention)
+        self.retention_change = None      # app.retention_change.RetentionChange while asking
         self.bridge = ListenerBridge(self.listener, self)
         self.tray = TrayController(self)
         self.tray.notifications_enabled = self.settings.notifications
@@ -165,6 +168,7 @@ class AppController(QObject):
         # out of the collector's sight, a full collection during a burst walks only what
         # the burst made. With it in view one took 322 ms in the middle of a burst.
         gc.freeze()
+        self.retention.start()
         if self.args.quit_after:
             QTimer.singleShot(int(self.args.quit_after * 1000), self.request_quit)
         await self._quit.wait()
@@ -217,7 +221,9 @@ class AppController(QObject):
     def _set_state(self, state: str, problem: str = "") -> None:
         urls = self.listener.urls if state == "listening" else []
         self.tray.set_listener_state(state, urls, problem)
-        self.window.set_listener_state(state, urls, problem)
+        # Start-up notes (the history moved aside, the settings file unreadable) stay in the
+        # banner while nothing worse is shown: "listening" used to wipe them at once.
+        self.window.set_listener_state(state, urls, problem or " ".join(self._startup_notes))
         title = "Compass Listener"
         if state == "listening":
             title += f" — {self._base_url()}"
@@ -232,6 +238,7 @@ class AppController(QObject):
         """The one quit path: nothing queued is lost, no session is left open."""
         try:
             await self.listener.stop()
+            await self.retention.stop()
             self.window.stop_updates()
             for hook in self.extra_shutdown:
                 try:
@@ -350,6 +357,9 @@ class AppController(QObject):
                      "tls_key_file"):
             setattr(self.settings, name, getattr(new, name))
         self.settings.load_problem = ""
+        # Saving new settings answers the "settings file cannot be read" note.
+        self._startup_notes = self._startup_notes[:1] if self.store.report.moved_aside else []
+        self._change_retention(new.retention)
         new = self.settings
         self.session_host, self.session_port = new.host, new.port
         self._reload_secret_cache()
@@ -377,6 +387,39 @@ class AppController(QObject):
                 dialog.show_error(self.window.banner.text())
         else:
             self._set_state("listening")
+
+    def _change_retention(self, wanted: Retention) -> None:
+        """A looser limit (or none) applies now; a stricter one that would delete stored
+        deliveries waits for the user's choice (export first, delete, or keep the old)."""
+        from compass_listener.app.retention_change import RetentionChange
+
+        pending = self.retention_change
+        if wanted == self.settings.retention or (pending is not None and pending.new == wanted):
+            return
+        if not wanted.stricter_than(self.settings.retention):
+            self._set_retention(wanted)
+            return
+        change = RetentionChange(self.store, wanted, self._set_retention, self.window)
+        self.retention_change = change
+        change.done.connect(lambda applied: self._retention_answered(change, applied))
+        change.start()
+
+    def _set_retention(self, wanted: Retention) -> None:
+        self.settings.history_keep_days = wanted.keep_days
+        self.settings.history_keep_count = wanted.keep_count
+        try:
+            save_settings(self.settings)
+        except OSError as exc:
+            log.warning("could not save the history limit: %s", exc)
+        if wanted.active:
+            self.retention.trim_soon()
+
+    def _retention_answered(self, change, applied: bool) -> None:
+        if self.retention_change is change:
+            self.retention_change = None
+        self.window.statusBar().showMessage(
+            f"History limit set: keeping {change.new.describe()}." if applied else
+            "History limit not changed; nothing was deleted.", 10000)
 
     def open_about(self) -> None:
         from compass_listener.ui.about_dialog import AboutDialog

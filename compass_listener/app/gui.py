@@ -18,6 +18,7 @@ def run_gui(args) -> int:
     from compass_listener.app.error_report import ErrorReporter
     from compass_listener.app.single_instance import InstanceServer, ask_running_instance_to_show
     from compass_listener.store import paths
+    from compass_listener.store.events import StoreError
     from compass_listener.ui import icons
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -34,7 +35,15 @@ def run_gui(args) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        controller = AppController(app, args)
+        try:
+            controller = AppController(app, args)
+        except (StoreError, OSError) as exc:
+            from compass_listener.app.start_problem import cannot_start
+
+            text = str(exc) if isinstance(exc, StoreError) else (
+                f"the history cannot be opened ({exc.strerror or exc}: {exc.filename}); "
+                f"check the folder's permissions or start with --data-dir")
+            return cannot_start(loop, text, args.quit_after)
         reporter = ErrorReporter(controller.show_internal_error)
         reporter.install(loop)
         controller.error_reporter = reporter

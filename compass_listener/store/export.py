@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from compass_listener.core import export_format
-from compass_listener.store.events import _ALL_COLUMNS, _row_to_delivery
+from compass_listener.store.events import SCHEMA_VERSION, _ALL_COLUMNS, _row_to_delivery
 
 PAGE = 500
 
@@ -65,6 +65,11 @@ def _write(database: Path, out: TextIO, fmt: str, since: float | None,
            progress: Progress | None, cancel: threading.Event | None) -> int:
     conn = _reader(database)
     try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ExportError(f"the history {database} was written by a newer version of "
+                              f"Compass Listener (history format {version}); export it with "
+                              f"that version")
         floor = since if since is not None else float("-inf")
         total = conn.execute("SELECT COUNT(*) FROM deliveries WHERE received_at >= ?",
                              (floor,)).fetchone()[0]

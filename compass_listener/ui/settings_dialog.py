@@ -129,6 +129,31 @@ class SettingsDialog(QDialog):
         rl.addLayout(left, 1)
         rl.addWidget(self.route_form, 2)
 
+        # ---- history (retention) ------------------------------------------------------
+        self.keep_days_on = QCheckBox("Delete deliveries older than")
+        self.keep_days = QSpinBox()
+        self.keep_days.setRange(1, 3650)
+        self.keep_days.setSuffix(" days")
+        self.keep_count_on = QCheckBox("Keep at most")
+        self.keep_count = QSpinBox()
+        self.keep_count.setRange(100, 10_000_000)
+        self.keep_count.setSingleStep(1000)
+        self.keep_count.setSuffix(" deliveries")
+        history_box = QGroupBox("History")
+        hf = QFormLayout(history_box)
+        for check, spin, value, default in (
+                (self.keep_days_on, self.keep_days, settings.history_keep_days, 90),
+                (self.keep_count_on, self.keep_count, settings.history_keep_count, 100_000)):
+            check.setChecked(value > 0)
+            spin.setValue(value or default)
+            spin.setEnabled(value > 0)
+            check.toggled.connect(spin.setEnabled)
+            hf.addRow(check, spin)
+        history_note = QLabel("Off by default: everything is kept. Before a new limit deletes "
+                              "anything you are offered an export.")
+        history_note.setWordWrap(True)
+        hf.addRow(history_note)
+
         # ---- notifications, keyring -----------------------------------------------------
         self.notifications = QCheckBox("Show &notifications for deliveries")
         self.notifications.setChecked(settings.notifications)
@@ -155,6 +180,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(listener_box)
         layout.addWidget(routes_box, 1)
+        layout.addWidget(history_box)
         layout.addWidget(self.notifications)
         layout.addWidget(self.start_at_login)
         layout.addWidget(self.keyring_note)
@@ -352,6 +378,10 @@ class SettingsDialog(QDialog):
                        body_limit=self.body_limit.value() * 1024 * 1024,
                        allow_unsigned_remote=self.allow_unsigned.isChecked(),
                        notifications=self.notifications.isChecked(), routes=list(self._routes),
+                       history_keep_days=self.keep_days.value()
+                       if self.keep_days_on.isChecked() else 0,
+                       history_keep_count=self.keep_count.value()
+                       if self.keep_count_on.isChecked() else 0,
                        tls_cert_file=cert, tls_key_file=key, load_problem="")
 
     def _apply(self) -> bool:
