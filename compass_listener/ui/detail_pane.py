@@ -37,8 +37,8 @@ def _bounded(text: str) -> str:
             f"shown here (Copy payload copies the whole body)")
 
 
-def _item(text: str) -> QTableWidgetItem:
-    item = QTableWidgetItem(plain.one_line(text))
+def _item(text: str, limit: int = plain.SHOWN_MAX) -> QTableWidgetItem:
+    item = QTableWidgetItem(plain.one_line(text, limit))
     item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled)
     item.setToolTip(plain.tooltip(text[:2000]))
     return item
@@ -236,7 +236,8 @@ class DetailPane(QWidget):
         """Put a fetched full value in place of the truncated one."""
         for row in range(self.fields.rowCount()):
             if self.fields.item(row, 0) and self.fields.item(row, 0).text() == field_name:
-                self.fields.setItem(row, 1, _item(value))
+                # Asked for by the user from their Compass server: shown whole.
+                self.fields.setItem(row, 1, _item(value, limit=len(value)))
                 self.fields.setItem(row, 2, _item(f"full value loaded ({len(value)} characters)"))
 
     def copy_payload(self) -> None:

@@ -24,15 +24,27 @@ import unicodedata
 _NOTIFY_LINE_MAX = 240
 
 
-def one_line(text: str) -> str:
-    """Control and bidirectional-override characters become visible-harmless spaces."""
-    return "".join(ch if ch.isprintable() else " " for ch in text)
+# Compass itself truncates a field at 5,000 characters. Longer record text (a hostile
+# Headline of megabytes) would cost Qt seconds of layout on every repaint, with the
+# listener waiting on the same loop; widgets show this much, the Body tab and Copy
+# payload have the rest.
+SHOWN_MAX = 5000
+TOOLTIP_MAX = 2000
+
+
+def one_line(text: str, limit: int = SHOWN_MAX) -> str:
+    """Control and bidirectional-override characters become visible-harmless spaces; text
+    beyond `limit` characters becomes "…"."""
+    cut = len(text) > limit
+    text = text[:limit] if cut else text
+    return "".join(ch if ch.isprintable() else " " for ch in text) + ("…" if cut else "")
 
 
 def tooltip(text: str) -> str:
     if not text:
         return ""
-    return "<p style='white-space:pre-wrap'>" + html.escape(one_line(text)) + "</p>"
+    return ("<p style='white-space:pre-wrap'>" + html.escape(one_line(text, TOOLTIP_MAX))
+            + "</p>")
 
 
 def notification(text: str, max_lines: int = 4) -> str:

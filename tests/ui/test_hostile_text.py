@@ -285,3 +285,33 @@ def test_every_control_and_format_character_is_escaped_in_body_views():
     assert json.loads('"' + escaped + '"') == "".join(wanted)
     ordinary = "plain text, ünïcödé, 漢字, emoji 🙂, tab\tand\r\nnew lines"
     assert plain.visible_controls(ordinary) == ordinary
+
+
+def test_a_headline_of_megabytes_does_not_stall_the_window(qtbot, window, store, tray):
+    import time
+
+    headline = "word " * 1_000_000
+    d = store.append_now(build_delivery(record_body(id="SAMPL6", Headline=headline)))
+    started = time.monotonic()
+    window.delivery_received(d)
+    window.model.flush_pending()
+    window.table.viewport().repaint()
+    window.table.selectRow(0)
+    qtbot.waitUntil(lambda: window.detail.delivery is not None)
+    window.add_notice(notice_for(d))
+    window.notices.viewport().repaint()
+    tray.delivery_received(d, window_visible=False)
+    assert time.monotonic() - started < 4          # was about 50 s before the caps
+    cell = window.model.data(window.model.index(0, 5))
+    assert cell.startswith("word word") and cell.endswith("…") and len(cell) <= 5001
+    assert len(window.detail.title.text()) < 6000
+    assert len(window.notices.item(0).text()) < 6000
+
+
+def test_a_loaded_full_value_is_shown_whole(qtbot, window, store):
+    deliver(qtbot, window, store, id="SAMPL7", Description="start")
+    full = "x" * 20_000
+    window.detail.show_full_value("Description", full)
+    fields = window.detail.fields
+    row = next(r for r in range(fields.rowCount()) if fields.item(r, 0).text() == "Description")
+    assert fields.item(row, 1).text() == full
