@@ -131,8 +131,13 @@ def test_the_gui_refuses_a_history_from_a_newer_version_in_one_sentence(tmp_path
                           "--quit-after", "1"], cwd=ROOT, env=_env(tmp_path),
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1, out
-    assert "newer version of Compass Listener" in out.stderr and str(db) in out.stderr
-    assert "Traceback" not in out.stderr
+    ours = [line for line in out.stderr.splitlines() if line.startswith("compass-listener:")]
+    assert len(ours) == 1 and ours[0].startswith("compass-listener: the history "), out.stderr
+    assert "newer version of Compass Listener" in ours[0] and str(db) in ours[0]
+    assert "unexpected error" not in out.stderr and "Traceback" not in out.stderr
+    # Told in a window too, not only on a terminal the desktop user never sees.
+    log = (tmp_path / "logs" / "compass-listener.log").read_text()
+    assert "cannot start: the history" in log
     assert db.exists() and not list(tmp_path.glob("history.corrupt-*"))
 
 
