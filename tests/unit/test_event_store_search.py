@@ -95,3 +95,35 @@ def test_pages_by_offset_from_either_end_agree_with_newest_first(tmp_path):
         assert [d.record_id for d in store.summaries_at(0, 5, 1, text="R7")] == ["R7"]
     finally:
         store.close()
+
+
+def test_a_big_history_opens_without_reading_every_page(tmp_path, monkeypatch):
+    path = tmp_path / "h.sqlite3"
+    store = EventStore(path)
+    store.open()
+    store.append_now(make(b'{"content": {}}'))
+    store.close()
+    checks = []
+    real = sqlite3.connect
+
+    class Spy(sqlite3.Connection):
+        def execute(self, sql, *args):
+            checks.append(sql)
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=Spy, **k))
+    monkeypatch.setattr(events, "QUICK_CHECK_MAX_BYTES", 0)
+    store = EventStore(path)
+    try:
+        store.open()
+        assert not [c for c in checks if "quick_check" in c]
+        assert store.count() == 1
+    finally:
+        store.close()
+    garbage = tmp_path / "g.sqlite3"
+    garbage.write_bytes(b"not a database at all" * 1000)
+    store = EventStore(garbage)
+    try:
+        assert store.open().moved_aside is not None      # still caught without quick_check
+    finally:
+        store.close()
