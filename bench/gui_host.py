@@ -32,6 +32,9 @@ def main() -> int:
                         help="report when each record id's row reached the model")
     parser.add_argument("--scale", metavar="NEEDLE", default="",
                         help="history mode: time filtering for NEEDLE and scrolling to the end")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="also report garbage-collector pauses and asyncio callbacks "
+                             "over 10 ms (what the lag probe cannot name)")
     parser.add_argument("--idle", type=float, default=0,
                         help="finish after this many seconds without load (probe baseline)")
     parser.add_argument("--scroll-cap", type=float, default=30.0,
@@ -39,6 +42,29 @@ def main() -> int:
     opts = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     t_process = time.monotonic()
+    gc_pauses: list[tuple[float, int, float]] = []      # (when, generation, ms)
+    slow: list[tuple[float, float, str]] = []           # (when, ms, callback)
+    if opts.diagnose:
+        import gc
+        started = [0.0]
+
+        def on_gc(phase, info) -> None:
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                gc_pauses.append((time.monotonic(), info["generation"],
+                                  (time.perf_counter() - started[0]) * 1000))
+        gc.callbacks.append(on_gc)
+        from asyncio import events
+        run = events.Handle._run
+
+        def timed_run(self) -> None:
+            t = time.perf_counter()
+            run(self)
+            ms = (time.perf_counter() - t) * 1000
+            if ms > 10:
+                slow.append((time.monotonic(), ms, repr(self._callback)[:160]))
+        events.Handle._run = timed_run
 
     import qasync
     from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -108,6 +134,8 @@ def main() -> int:
             else:
                 await asyncio.Event().wait()
             result["lags"] = lags
+            result["gc_pauses"] = gc_pauses
+            result["slow_callbacks"] = slow
             result["row_times"] = row_times
             result["inserted"] = inserted[0]
             result["stored_rows"] = controller.store.count()

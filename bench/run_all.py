@@ -147,8 +147,9 @@ def render(results: dict, command: str, tiny: bool) -> str:
     if "startup" in results:
         st = results["startup"]["median_s"]
         rows.append(("5", "headless `listen` to accepting", f"{st['listen']:.2f} s",
-                     f"`python -c pass` {st['python']:.2f} s",
-                     f"{st['listen'] / st['python']:.1f}×", "< 0.5 s", ok(st["listen"] < 0.5)))
+                     f"`import asyncio, aiohttp.web` {st['aiohttp_floor']:.2f} s",
+                     f"{st['listen'] / st['aiohttp_floor']:.1f}×", "< 0.5 s",
+                     ok(st["listen"] < 0.5)))
         rows.append(("5", "GUI to accepting", f"{st['gui']:.2f} s",
                      f"`import PySide6.QtWidgets` {st['qt_floor']:.2f} s",
                      f"{st['gui'] / st['qt_floor']:.1f}×", "< 1.5 s", ok(st["gui"] < 1.5)))

@@ -1,5 +1,6 @@
 """Figure 5: start-up, from process spawn to accepting deliveries: headless `listen` and the
-GUI, against `python -c "import PySide6.QtWidgets"` (the floor any Qt app pays) and
+GUI, against `python -c "import PySide6.QtWidgets"` (the floor any Qt app pays),
+`python -c "import asyncio, aiohttp.web"` (the floor any aiohttp listener pays) and
 `python -c pass` (the interpreter alone), all measured in the same run.
 
 "Accepting deliveries" is the moment the listening socket accepts a TCP connection, polled
@@ -21,6 +22,9 @@ from bench import common  # noqa: E402
 COMMANDS = {
     "python": [common.PY, "-c", "pass"],
     "qt_floor": [common.PY, "-c", "import PySide6.QtWidgets"],
+    # The floor of any aiohttp listener: aiohttp imports its client with the server and
+    # builds two default SSL contexts (loading the system's CA certificates) on import.
+    "aiohttp_floor": [common.PY, "-c", "import asyncio, aiohttp.web"],
     "listen": [common.PY, "-m", "compass_listener", "listen", "--port", "{port}",
                "--secret-env", "BENCH_SECRET"],
     "gui": [common.PY, "-m", "compass_listener", "--port", "{port}",
@@ -59,6 +63,7 @@ def run(rounds: int = 7) -> dict:
     return {"rounds": rounds, "runs": times, "median_s": med,
             "gui_over_qt_floor": med["gui"] / med["qt_floor"],
             "listen_over_python": med["listen"] / med["python"],
+            "listen_over_aiohttp_floor": med["listen"] / med["aiohttp_floor"],
             "gui_minus_qt_floor_s": med["gui"] - med["qt_floor"]}
 
 
