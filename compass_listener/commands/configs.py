@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 
 from compass_listener.commands import compass_options
+from compass_listener.core.text import one_line
 
 RELOAD_NOTE = ("Compass re-reads WebhookConfig records every 15 minutes (or when the REST "
                "server starts), so a new or changed config can take that long to fire.")
@@ -77,6 +78,7 @@ async def run(args) -> int:
         mark = {OURS: "→ this listener", LOCAL_UNKNOWN_ROUTE:
                 "! this machine, but no such route here"}.get(c["points_at"], "")
         secret = "secret set" if c["secret_set"] else "no secret"
-        print(f"  {c['name']}  {c['url']}  {c['tracked_record']}  {c['type']}  {secret}  {mark}")
+        print(one_line(f"  {c['name']}  {c['url']}  {c['tracked_record']}  {c['type']}  "
+                       f"{secret}  {mark}", 1000))      # record text: no terminal escapes
     print(RELOAD_NOTE)
     return 0

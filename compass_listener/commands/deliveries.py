@@ -10,6 +10,7 @@ import sys
 import time
 
 from compass_listener.commands import compass_options
+from compass_listener.core.text import one_line
 
 
 def register(subparsers) -> None:
@@ -109,5 +110,6 @@ async def run(args) -> int:
             line += "  not attempted yet"
         if item["received_here_text"]:
             line += f"  [{item['received_here_text']}]"
-        print(line)
+        # Record ids and messages come from Compass records: no terminal escapes.
+        print(one_line(line, 1000))
     return 0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 
 from compass_listener.core.delivery import Delivery
+from compass_listener.core.text import json_line, one_line
 
 _HEADLINE_WIDTH = 50
 
@@ -24,7 +24,8 @@ def register(subparsers) -> None:
 
 
 def _cut(text: str, width: int) -> str:
-    text = " ".join(text.split())    # a headline with newlines must not break the table
+    # A headline with newlines must not break the table, nor an ESC sequence the terminal.
+    text = " ".join(one_line(text).split())
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
@@ -36,7 +37,8 @@ def table(deliveries: list[Delivery]) -> list[str]:
         status = str(d.reply_status) + (" dup" if d.is_duplicate else "")
         rows.append((str(d.id),
                      datetime.fromtimestamp(d.received_at).strftime("%Y-%m-%d %H:%M:%S"),
-                     d.route, d.record_type or "-", d.record_id or "-", d.state or "-",
+                     *(one_line(v, _HEADLINE_WIDTH) or "-" for v in (d.route, d.record_type,
+                                                                     d.record_id, d.state)),
                      d.signature, status, _cut(d.headline or d.parse_problem, _HEADLINE_WIDTH)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1]
@@ -77,7 +79,7 @@ def run(args) -> int:
         return _nothing(args, where, database)
     if args.json:
         for d in deliveries:
-            print(json.dumps(d.to_json(), ensure_ascii=False))
+            print(json_line(d.to_json()))
         return 0
     print("\n".join(table(deliveries)))
     if total > len(deliveries):

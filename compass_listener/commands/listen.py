@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import json
 import os
 import signal
 import sys
@@ -21,6 +20,7 @@ from typing import Callable
 
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.routes import Route, normalise_path, parse_route_option, secret_key
+from compass_listener.core.text import json_line, one_line
 
 
 def register(subparsers) -> None:
@@ -62,8 +62,10 @@ def is_loopback(host: str) -> bool:
 
 
 def human_line(delivery: Delivery) -> str:
+    """One terminal line; record text goes through core.text, so an ESC sequence or a
+    direction override typed into a Compass field cannot act on the terminal."""
     when = datetime.fromtimestamp(delivery.received_at).strftime("%Y-%m-%d %H:%M:%S")
-    parts = [when, delivery.route, delivery.summary_line(),
+    parts = [when, one_line(delivery.route), one_line(delivery.summary_line(), 1000),
              f"signature {delivery.signature}", str(delivery.reply_status)]
     if delivery.is_duplicate:
         parts.append(f"duplicate of #{delivery.duplicate_of}")
@@ -235,7 +237,7 @@ async def _serve(args, job: Plan) -> int:
     as_json = getattr(args, "json", False)
 
     def show(delivery: Delivery) -> None:
-        line = json.dumps(delivery.to_json(), ensure_ascii=False) if as_json \
+        line = json_line(delivery.to_json()) if as_json \
             else human_line(delivery)
         print(line, flush=True)
 

@@ -17,27 +17,15 @@ tag, a link or a remote image. The window shows the exact characters.
 
 from __future__ import annotations
 
-import functools
 import html
-import unicodedata
+
+from compass_listener.core.text import SHOWN_MAX, escape_controls, one_line
+
+# one_line and SHOWN_MAX live in core.text (the command line uses them too).
+__all__ = ["SHOWN_MAX", "one_line", "tooltip", "notification", "visible_controls"]
 
 _NOTIFY_LINE_MAX = 240
-
-
-# Compass itself truncates a field at 5,000 characters. Longer record text (a hostile
-# Headline of megabytes) would cost Qt seconds of layout on every repaint, with the
-# listener waiting on the same loop; widgets show this much, the Body tab and Copy
-# payload have the rest.
-SHOWN_MAX = 5000
 TOOLTIP_MAX = 2000
-
-
-def one_line(text: str, limit: int = SHOWN_MAX) -> str:
-    """Control and bidirectional-override characters become visible-harmless spaces; text
-    beyond `limit` characters becomes "…"."""
-    cut = len(text) > limit
-    text = text[:limit] if cut else text
-    return "".join(ch if ch.isprintable() else " " for ch in text) + ("…" if cut else "")
 
 
 def tooltip(text: str) -> str:
@@ -57,29 +45,6 @@ def notification(text: str, max_lines: int = 4) -> str:
     return "\n".join(lines)
 
 
-# Control (Cc), format (Cf: bidi overrides, isolates, zero-width) and line/paragraph
-# separator (Zl, Zp) characters, except tab, line feed and carriage return: about 230 code
-# points, so one str.translate escapes even a 10 MiB body quickly. Unicode puts them only
-# in planes 0, 1 and 14; the table is read from this Python's Unicode data on first use.
-_CONTROL_PLANES = (range(0x00000, 0x20000), range(0xE0000, 0xE1000))
-
-
-@functools.cache
-def _escapes() -> dict[int, str]:
-    return {code: _json_escape(code) for plane in _CONTROL_PLANES for code in plane
-            if code not in (9, 10, 13)
-            and unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp")}
-
-
-def _json_escape(code: int) -> str:
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    code -= 0x10000          # beyond the BMP: a surrogate pair, as JSON writes it
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
 def visible_controls(text: str) -> str:
-    """Text for the body views: line breaks and tabs stay; every other control or direction
-    character shows as its JSON escape (\\u202e), so it can neither hide nor reorder the
-    text around it. Inside a JSON string the escape means the same character."""
-    return text.translate(_escapes())
+    """Text for the body views: control and direction characters as JSON escapes."""
+    return escape_controls(text)
