@@ -22,6 +22,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
+from compass_listener.core.text import one_line
+
 log = logging.getLogger(__name__)
 
 DEFAULT_HEADER_TIMEOUT = 30.0
@@ -142,7 +144,7 @@ class GuardedRequestHandler(RequestHandler):
             raise ConnectionError("a reply was already sent on this connection")
         status, text = self._explain(exc)
         log.info("answered %s to a malformed request from %s: %s", status, request.remote,
-                 exc.message[:200])
+                 one_line(exc.message, 200))     # one log line, whatever the client sent
         resp = web.Response(status=status, text=json.dumps({"message": text}),
                             content_type="application/json")
         resp.force_close()
