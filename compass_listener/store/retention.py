@@ -62,9 +62,13 @@ class RetentionKeeper:
         self.passes = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._started_at = 0.0
 
     def start(self) -> None:
         if self._task is None:
+            # Start-up counts as busy: Compass delivers its backlog to a listener that just
+            # came back, and the first trim of an old file may need a full VACUUM.
+            self._started_at = time.monotonic()
             self._task = asyncio.ensure_future(self._run())
 
     def trim_soon(self) -> None:
@@ -96,7 +100,7 @@ class RetentionKeeper:
 
     async def _wait_quiet(self) -> None:
         while True:
-            idle = time.monotonic() - self.store.last_write_at
+            idle = time.monotonic() - max(self.store.last_write_at, self._started_at)
             if idle >= self.quiet:
                 return
             await asyncio.sleep(self.quiet - idle)
