@@ -253,3 +253,70 @@ def test_a_looser_limit_applies_at_once_without_asking(qapp, quick_retention):
         return c.retention_change, load_settings().history_keep_count
 
     assert run(qapp, scenario) == (None, 1000)
+
+
+# ---- the dialogs on their own --------------------------------------------------------------
+def test_settings_dialog_history_fields_are_off_by_default_and_give_the_limits(qtbot):
+    from compass_listener.store.settings import Settings
+    from compass_listener.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), lambda path: True)
+    qtbot.addWidget(dialog)
+    assert not dialog.keep_days_on.isChecked() and not dialog.keep_days.isEnabled()
+    result = dialog.result_settings()
+    assert (result.history_keep_days, result.history_keep_count) == (0, 0)
+    dialog.keep_days_on.setChecked(True)
+    dialog.keep_days.setValue(14)
+    dialog.keep_count_on.setChecked(True)
+    dialog.keep_count.setValue(2000)
+    result = dialog.result_settings()
+    assert (result.history_keep_days, result.history_keep_count) == (14, 2000)
+
+    again = SettingsDialog(Settings(history_keep_days=7), lambda path: True)
+    qtbot.addWidget(again)
+    assert again.keep_days_on.isChecked() and again.keep_days.value() == 7
+    assert not again.keep_count_on.isChecked()
+
+
+def test_export_dialog_shows_progress_and_cancel_stops_the_worker(qapp, qtbot, tmp_path,
+                                                                 monkeypatch):
+    import threading
+
+    from compass_listener.store import export
+    from compass_listener.ui.export_dialog import ExportDialog
+
+    gate = threading.Event()
+    worker_threads = []
+
+    def slow_export(database, target, fmt, since=None, progress=None, cancel=None):
+        worker_threads.append(threading.current_thread())
+        done = 0
+        while not cancel.is_set():
+            done += 1
+            progress(done, 1000)
+            gate.set()
+            time.sleep(0.01)
+        raise export.ExportCancelled("cancelled")
+
+    monkeypatch.setattr(export, "to_file", slow_export)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    target = tmp_path / "x.jsonl"
+
+    async def scenario():
+        dialog = ExportDialog(tmp_path / "history.sqlite3", target)
+        dialog.show()
+        dialog.start()
+        await _wait(lambda: gate.is_set() and dialog.progress.value() > 0)
+        seen = (dialog.running, dialog.progress.isVisible(), dialog.status.text())
+        dialog.cancel_button.click()
+        await _wait(lambda: not dialog.running)
+        result = seen + (dialog.status.text(), dialog.isVisible())
+        dialog.close()
+        return result
+
+    with loop:
+        running, bar, during, after, still_open = loop.run_until_complete(scenario())
+    assert running and bar and during.startswith("Exporting…") and "of 1000" in during
+    assert after == "Export cancelled; no file was written." and still_open
+    assert worker_threads and worker_threads[0] is not threading.main_thread()
