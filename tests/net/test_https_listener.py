@@ -224,3 +224,29 @@ def test_listen_command_needs_both_files(tmp_path, files):
          "--tls-cert", files[0]],
         cwd=ROOT, env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "--tls-cert needs --tls-key" in done.stderr
+
+
+async def test_the_url_names_the_certificate_when_the_address_is_not_in_it(tmp_path):
+    """Listening on 127.0.0.1 with a certificate for "localhost" only: the URL to paste is
+    https://localhost:PORT/..., and a verifying client accepts exactly that URL."""
+    only_name = selfsigned.generate(hosts=("localhost",))
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_bytes(only_name.cert_pem)
+    key.write_bytes(only_name.key_pem)
+    store = EventStore(tmp_path / "history.sqlite3")
+    store.open()
+    listener = Listener(store, [Route()], lambda path: SECRET)
+    await listener.start("127.0.0.1", 0, ssl_context=server_context(str(cert), str(key)),
+                         url_host=url_host(str(cert), "127.0.0.1"))
+    try:
+        url = listener.urls[0]
+        assert url == f"https://localhost:{listener.port}/compassdefect"
+        body = sample_body(url, seed=4)
+        connector = aiohttp.TCPConnector(ssl=verifying_client(str(cert)))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async with session.post(url, data=body,
+                                    headers={HEADER: sign(body, SECRET)}) as resp:
+                assert resp.status == 200
+    finally:
+        await listener.stop()
+        store.close()
