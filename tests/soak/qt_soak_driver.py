@@ -122,6 +122,8 @@ def _serve(opts) -> int:
         figures.update(
             sent=opts.count, **sent, stored=controller.store.count(),
             answered_here=stored, model_rows=controller.window.model.rowCount(),
+            model_loaded_rows=controller.window.model.loaded_rows,
+            server_cpu_s=round(sum(os.times()[:2]), 1),
             peak_rss_mb=round(_peak_rss() / 2**20, 1),
             peak_rss_at_mark_mb=round(peak_at_mark / 2**20, 1) if peak_at_mark else None,
             python=sys.version.split()[0])

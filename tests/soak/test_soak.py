@@ -3,7 +3,12 @@
 Catches interpreter-level crashes under sustained signal traffic (the PySide6 6.12.0 +
 Python 3.11 refcount abort is the known one), lost or refused deliveries, and memory that
 grows with the number of deliveries (peak RSS may grow by less than 50 MB between the
-10,000th delivery and the 50,000th). About 100 s on a 2-core machine.
+10,000th delivery and the 50,000th).
+
+Time: the Qt-hosted listener costs about 2.8 ms of CPU per delivery on this 2-core machine
+(qasync runs every callback through a Qt timer; the headless listener needs about a third
+of that), so 50,000 take 100-180 s when the machine is otherwise idle and up to 5 minutes
+when other test suites share its cores; the limits below leave room for the latter.
 """
 
 import json
@@ -23,22 +28,24 @@ RSS_GROWTH_LIMIT_MB = 50
 
 
 @pytest.mark.soak
-@pytest.mark.timeout(330)
+@pytest.mark.timeout(560)
 def test_fifty_thousand_signed_deliveries_through_the_qt_hosted_listener(tmp_path):
     env = dict(os.environ, COMPASS_LISTENER_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen",
                PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
     proc = subprocess.run([sys.executable, str(DRIVER), "--count", str(COUNT),
                            "--concurrency", "20", "--rss-mark", str(MARK)],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=540)
     # A negative code is a signal: the interpreter aborted (e.g. "none_dealloc").
     assert proc.returncode == 0, f"soak process died ({proc.returncode}): {proc.stderr[-2000:]}"
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     growth = figures["peak_rss_mb"] - figures["peak_rss_at_mark_mb"]
     print(f"\nsoak: {COUNT} deliveries in {figures['seconds']} s = {figures['per_second']} "
           f"deliveries/s; peak RSS {figures['peak_rss_at_mark_mb']} MB at the {MARK}th, "
-          f"{figures['peak_rss_mb']} MB at the end (+{growth:.1f} MB); {figures}")
+          f"{figures['peak_rss_mb']} MB at the end (+{growth:.1f} MB); server CPU "
+          f"{figures['server_cpu_s']} s; {figures}")
     assert figures["statuses"] == {"200": COUNT}
     assert figures["stored"] == COUNT and figures["answered_here"] == COUNT
-    # The table keeps a bounded number of rows; the rest are read back from the store.
-    assert figures["model_rows"] == min(COUNT, delivery_model.MAX_ROWS)
+    # The table shows every row but holds a bounded number; the rest are read on demand.
+    assert figures["model_rows"] == COUNT
+    assert figures["model_loaded_rows"] <= delivery_model.MAX_ROWS
     assert growth < RSS_GROWTH_LIMIT_MB, f"peak RSS grew by {growth:.1f} MB"
