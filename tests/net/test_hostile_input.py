@@ -504,3 +504,24 @@ async def test_idle_connections_are_reclaimed_by_the_deadline(h):
         for _, writer in pairs:
             writer.close()
     await h.assert_still_serves()
+
+
+def test_a_low_open_file_limit_is_raised_at_start():
+    """A soft limit of 1,024 (common) would refuse the 1,001st connection's peer in this
+    very test; the listener raises it towards the hard limit when it starts."""
+    import subprocess
+    import sys
+
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        pytest.skip("the hard limit leaves nothing to raise")
+    code = ("import resource; from compass_listener.net.http_guard import raise_fd_limit; "
+            "hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)); raise_fd_limit(); "
+            "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+    raised = int(out.stdout)
+    expected = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    assert raised == expected > 256
