@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import sys
+import time
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -53,6 +54,7 @@ class AppController(QObject):
         self.window = MainWindow(self.store, self.tray.available, self._base_url)
         self._settings_dialog: SettingsDialog | None = None
         self._about = None
+        self._export_dialog = None
         self._tasks: set[asyncio.Task] = set()
         self._quit = asyncio.Event()
         self._closing = False
@@ -70,6 +72,7 @@ class AppController(QObject):
         self.window.toggle_listener_requested.connect(lambda: self.spawn(self.toggle_listener()))
         self.window.send_test_requested.connect(lambda: self.spawn(self.send_test()))
         self.window.settings_requested.connect(self.open_settings)
+        self.window.export_requested.connect(self.open_export)
         self.window.about_requested.connect(self.open_about)
         self.window.quit_requested.connect(self.request_quit)
         self.window.shown.connect(self.tray.clear_unread)
@@ -420,6 +423,21 @@ class AppController(QObject):
         self.window.statusBar().showMessage(
             f"History limit set: keeping {change.new.describe()}." if applied else
             "History limit not changed; nothing was deleted.", 10000)
+
+    def open_export(self) -> None:
+        """File → Export deliveries…: the whole history, off the GUI thread."""
+        from compass_listener.ui.export_dialog import ExportDialog
+
+        if self._export_dialog is not None and self._export_dialog.isVisible():
+            self._export_dialog.raise_()
+            return
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self._export_dialog = ExportDialog(
+            self.store.path, paths.data_dir() / f"compass-deliveries-{stamp}.jsonl",
+            parent=self.window)
+        self._export_dialog.exported.connect(lambda count, path: self.window.statusBar(
+            ).showMessage(f"Exported {count} deliveries to {path}", 10000))
+        self._export_dialog.open()
 
     def open_about(self) -> None:
         from compass_listener.ui.about_dialog import AboutDialog

@@ -24,6 +24,7 @@ from compass_listener.ui.detail_pane import DetailPane
 
 class MainWindow(QMainWindow):
     settings_requested = Signal()
+    export_requested = Signal()
     toggle_listener_requested = Signal()
     send_test_requested = Signal()
     quit_requested = Signal()
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction("&Settings…", self)
         self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.settings_action.triggered.connect(self.settings_requested)
+        self.export_action = QAction("&Export deliveries…", self)
+        self.export_action.triggered.connect(self.export_requested)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.quit_requested)
@@ -145,6 +148,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.listener_action)
         file_menu.addAction(self.send_test_action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()

@@ -320,3 +320,23 @@ def test_export_dialog_shows_progress_and_cancel_stops_the_worker(qapp, qtbot, t
     assert running and bar and during.startswith("Exporting…") and "of 1000" in during
     assert after == "Export cancelled; no file was written." and still_open
     assert worker_threads and worker_threads[0] is not threading.main_thread()
+
+
+def test_file_menu_export_writes_the_whole_history(qapp, tmp_path):
+    target = tmp_path / "menu.csv"
+
+    async def scenario(c: AppController):
+        for _ in range(3):
+            await deliver(c)
+        c.window.export_action.trigger()
+        dialog = c._export_dialog
+        assert dialog is not None and dialog.isVisible()
+        dialog.format.setCurrentIndex(dialog.format.findData("csv"))
+        dialog.path.setText(str(target))
+        dialog.export_button.click()
+        await _wait(lambda: target.exists())
+        await _wait(lambda: "Exported 3 deliveries" in c.window.statusBar().currentMessage())
+        return target.read_text(encoding="utf-8")
+
+    text = run(qapp, scenario)
+    assert text.startswith("id,time,") and len(text.strip().splitlines()) == 4
