@@ -37,6 +37,10 @@ class ListenerError(Exception):
     """The listener could not start: the message names the cause and the fix."""
 
 
+class _Stopping(Exception):
+    """The listener stopped while a body was still arriving."""
+
+
 @dataclass
 class ListenerStats:
     received: int = 0
@@ -58,6 +62,7 @@ class Listener:
         self._learn_subscribers: list[Callable[[Route], None]] = []
         self._problem_subscribers: list[Callable[[str], None]] = []
         self._runner: web.ServerRunner | None = None
+        self._reading: set[asyncio.Task] = set()     # bodies still arriving
         self._site: web.TCPSite | None = None
         self.host = ""
         self.url_host = ""        # the name to put in URLs when it is not `host` (HTTPS)
@@ -135,6 +140,11 @@ class Listener:
 
     async def stop(self) -> None:
         runner, self._runner, self._site = self._runner, None, None
+        # A body still arriving (a slow client) would hold the stop for up to the body
+        # deadline; it is not stored yet, so it is answered 503 at once and Compass
+        # retries. Deliveries being stored finish as usual.
+        for reading in list(self._reading):
+            reading.cancel()
         if runner is not None:
             await runner.cleanup()
             log.info("listener stopped")
@@ -156,10 +166,10 @@ class Listener:
                               f"100-continue is")
         received_at = time.time()
         try:
-            # The body deadline covers reading only: once the body is here, storing it
-            # and replying are never cut off (a cut-off stored delivery would be retried).
-            async with asyncio.timeout(self.limits.body_timeout):
-                body = await self._read_body(request)
+            body = await self._read_body_in_time(request)
+        except _Stopping:
+            return _json(503, "the listener is stopping; the delivery was not stored, "
+                              "Compass will deliver it again")
         except TimeoutError:
             self.stats.rejected += 1
             log.info("gave up on a delivery from %s: its body did not arrive within %g s",
@@ -215,7 +225,28 @@ class Listener:
         return web.Response(status=reply.status, text=reply.body(),
                             content_type="application/json")
 
-    async def _read_body(self, request: web.Request) -> bytes | None:
+    async def _read_body_in_time(self, request: web.BaseRequest) -> bytes | None:
+        """_read_body within the body deadline (TimeoutError), or _Stopping when the
+        listener stops first. The deadline covers reading only: once the body is here,
+        storing it and replying are never cut off (a cut-off stored delivery would come
+        again as a duplicate)."""
+        reading = asyncio.ensure_future(self._read_body(request))
+        self._reading.add(reading)
+        try:
+            done, _ = await asyncio.wait({reading}, timeout=self.limits.body_timeout)
+        except asyncio.CancelledError:
+            reading.cancel()            # never leave a reader behind a cancelled handler
+            raise
+        finally:
+            self._reading.discard(reading)
+        if not done:
+            reading.cancel()
+            raise TimeoutError
+        if reading.cancelled():
+            raise _Stopping
+        return reading.result()
+
+    async def _read_body(self, request: web.BaseRequest) -> bytes | None:
         """The exact body bytes, or None when it is over the limit (checked as it streams,
         so an oversized body is never held in memory)."""
         if request.content_length is not None and request.content_length > self.body_limit:

@@ -525,3 +525,18 @@ def test_a_low_open_file_limit_is_raised_at_start():
     raised = int(out.stdout)
     expected = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
     assert raised == expected > 256
+
+
+async def test_stopping_while_a_slow_body_arrives_answers_503_at_once(make_harness):
+    h = await make_harness(header_timeout=30, body_timeout=30)
+    reader, writer = await asyncio.open_connection("127.0.0.1", h.port)
+    writer.write(b"POST /compassdefect HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    stalled, _ = await asyncio.open_connection("127.0.0.1", h.port)     # headers never end
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+    await h.listener.stop()
+    assert time.monotonic() - started < 5          # not the 30 s body deadline
+    reply = await asyncio.wait_for(read_reply(reader), 5)
+    writer.close()
+    assert reply.status == 503 and "Compass will deliver it again" in reply.message
+    assert h.rows() == []
