@@ -38,6 +38,9 @@ def register(subparsers) -> None:
                         help="how long to wait for each reply (default: 30)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object per reply and for the summary")
+    parser.add_argument("--ca-file", metavar="FILE",
+                        help="for an https URL: also trust this PEM certificate or CA (e.g. "
+                             "the listener's own --tls-cert)")
     parser.set_defaults(func=run)
 
 
@@ -80,17 +83,43 @@ def _check(args) -> str | None:
     return secret
 
 
+def _session_trusting(ca_file: str, concurrency: int):
+    """A client session that trusts the system CAs and `ca_file` (a self-signed listener)."""
+    import ssl
+
+    import aiohttp
+
+    from compass_listener import __version__
+    from compass_listener.cli import UsageError
+    from compass_listener.net.tls_server import client_context_trusting
+
+    try:
+        context = client_context_trusting(ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"--ca-file {ca_file} cannot be used ({reason}); give a readable "
+                         f"PEM certificate") from None
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max(concurrency, 1), ssl=context),
+        headers={"User-Agent": f"compass-listener-send-test/{__version__}"})
+
+
 async def run(args) -> int:
     from compass_listener.cli import CommandError
     from compass_listener.net.sender import send_deliveries
 
     secret = _check(args)
+    session = _session_trusting(args.ca_file, args.concurrency) if args.ca_file else None
     started = time.perf_counter()
-    results = await send_deliveries(
-        args.url, secret=secret, header=args.header, count=args.count,
-        concurrency=args.concurrency, record_type=args.record_type, state=args.state,
-        timeout=args.timeout,
-        on_reply=lambda r: print(_line(r, args.count, args.json), flush=True))
+    try:
+        results = await send_deliveries(
+            args.url, secret=secret, header=args.header, count=args.count,
+            concurrency=args.concurrency, record_type=args.record_type, state=args.state,
+            timeout=args.timeout, session=session,
+            on_reply=lambda r: print(_line(r, args.count, args.json), flush=True))
+    finally:
+        if session is not None:
+            await session.close()
     elapsed = time.perf_counter() - started
     ok = sum(1 for r in results if r.ok)
     failed = len(results) - ok

@@ -201,6 +201,16 @@ async def test_listen_command_serves_https_and_prints_the_url(tmp_path, files):
                 assert r.status == 200
         line = json.loads(proc.stdout.readline())
         assert (line["status"], line["signature"]) == (200, "valid")
+        # The command-line sender, trusting the listener's own certificate, and without.
+        sent = subprocess.run(
+            [sys.executable, "-m", "compass_listener", "send-test", "--url", url,
+             "--secret-env", "HOOK_SECRET", "--ca-file", cert],
+            cwd=ROOT, env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+        assert sent.returncode == 0 and "  200  " in sent.stdout, sent.stderr
+        refused = subprocess.run(
+            [sys.executable, "-m", "compass_listener", "send-test", "--url", url],
+            cwd=ROOT, env=_env(tmp_path / "home"), capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "certificate" in refused.stderr.lower()
     finally:
         proc.terminate()
         assert proc.wait(30) == 0
