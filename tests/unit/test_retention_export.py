@@ -30,6 +30,9 @@ NOW = time.time()
 def home(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPASS_LISTENER_HOME", str(tmp_path))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    # cli.main sets up the process's log file once; in-process it would pin every later
+    # test's log to this temporary home.
+    monkeypatch.setattr("compass_listener.store.paths.setup_logging", lambda **kw: None)
     return tmp_path
 
 
