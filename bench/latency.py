@@ -1,17 +1,21 @@
 """Figure 3: latency at a steady 50 deliveries/s through the GUI-hosted app: request sent to
 reply received, and request sent to the row being in the table model (p50/p99/max).
 
-Baseline: the same steady load, same client, against the bare aiohttp server with a constant
-reply (bench/servers/bare_aiohttp.py) in the same run: the floor of request-to-reply on
-this machine. The client sends open-loop (request i at start + i/50 s), so a slow reply
+Baselines, in the same run: the same steady load, same client, against the bare aiohttp
+server with a constant reply (bench/servers/bare_aiohttp.py), the floor of request-to-reply
+without storing; and, meanwhile, an 8 KB append + fsync at the same rate, the floor of a
+durable commit on this disk (the app answers 200 only after its COMMIT's fsync). The client sends open-loop (request i at start + i/50 s), so a slow reply
 never slows the load down.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,17 +43,42 @@ def one_app(count: int, rate: float, bodies: Path, offset: int) -> dict:
             "rows_seen": len(to_row)}
 
 
+def fsync_probe(stop: threading.Event, rate: float, out: list) -> None:
+    """What one durable commit costs on this disk right now: append ~8 KB (a delivery's
+    WAL frames) and fsync, at the same rate. The app must fsync before every 200 (Compass
+    deletes its copy on a 200), so this distribution is a floor under its reply times."""
+    path = common.tmpdir("fsync-") / "probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while not stop.wait(1 / rate):
+            os.write(fd, b"x" * 8192)
+            t = time.perf_counter()
+            os.fsync(fd)
+            out.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        common.remove(path.parent)
+
+
 def one_bare(count: int, rate: float, bodies: Path) -> dict:
     port = common.free_port()
     proc = common.spawn([common.PY, str(common.BENCH / "servers" / "bare_aiohttp.py"),
                          str(port)], stdout=subprocess.DEVNULL)
+    fsyncs: list[float] = []
+    stop = threading.Event()
+    probe = threading.Thread(target=fsync_probe, args=(stop, rate, fsyncs))
     try:
         common.wait_port(port)
+        probe.start()          # the bare server never touches the disk: measure it meanwhile
         load = loadgen(f"http://127.0.0.1:{port}{common.ROUTE}", bodies, count,
                        "--rate", str(rate))
     finally:
+        stop.set()
+        if probe.is_alive():
+            probe.join()
         common.stop(proc)
-    return {"reply": stats([(r - s) * 1000 for _, s, r in load["timings"]])}
+    return {"reply": stats([(r - s) * 1000 for _, s, r in load["timings"]]),
+            "fsync": stats(fsyncs)}
 
 
 def run(seconds: float = 20, rate: float = 50, rounds: int = 3) -> dict:
@@ -65,6 +94,8 @@ def run(seconds: float = 20, rate: float = 50, rounds: int = 3) -> dict:
     med = {f"{what}_{k}": common.median(a[what][k] for a in apps)
            for what in ("reply", "row") for k in ("p50_ms", "p99_ms", "max_ms")}
     med.update({f"bare_reply_{k}": common.median(b["reply"][k] for b in bares)
+                for k in ("p50_ms", "p99_ms", "max_ms")})
+    med.update({f"fsync_{k}": common.median(b["fsync"][k] for b in bares)
                 for k in ("p50_ms", "p99_ms", "max_ms")})
     return {"rate": rate, "seconds": seconds, "rounds": rounds, "app": apps, "bare": bares,
             "median": med}
