@@ -196,7 +196,7 @@ class Listener:
             self._routes[route.path] = route
             for callback in self._learn_subscribers:
                 _safely(callback, route)
-        parsed = parse_payload(body, fallback_type=route.label)
+        parsed = parse_payload(body, fallback_type=route.label, with_fields=False)
         reply = replies.decide(route, verdict, parsed)
         delivery = Delivery(
             received_at=received_at, route=route.path, route_label=route.label,
