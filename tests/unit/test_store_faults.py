@@ -147,7 +147,9 @@ def test_two_bad_starts_in_the_same_second_keep_both_files(db_path):
 
 
 def test_a_locked_history_is_a_store_error_and_is_not_moved_aside(db_path, monkeypatch):
-    EventStore(db_path).open().__class__    # create it
+    created = EventStore(db_path)
+    created.open()
+    created.close()
     holder = sqlite3.connect(str(db_path), isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     monkeypatch.setattr(events.sqlite3, "connect", _short_timeout(sqlite3.connect))
