@@ -269,6 +269,11 @@ class EventStore:
                     if conn is None:
                         conn = sqlite3.connect(str(self.path), timeout=0,
                                                isolation_level=None, check_same_thread=False)
+                        # A checkpoint lets the writer start the WAL over: the database
+                        # pages it wrote must be on disk first, whatever the library's
+                        # compiled-in default (some builds make WAL connections NORMAL/OFF).
+                        conn.execute("PRAGMA synchronous=FULL")
+                        conn.execute("PRAGMA fullfsync=ON")
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except (OSError, sqlite3.Error) as exc:
                     # Never fatal: a checkpoint left for later only makes the WAL longer.
