@@ -104,7 +104,9 @@ def test_a_secret_set_in_settings_stays_out_of_files_and_the_window_title(
     async def scenario(c: AppController):
         while not c.listener.running:
             await asyncio.sleep(0.02)
+        c.settings.port = c.listener.port      # stay on the ephemeral port, never 8080
         await c.apply_settings(c.settings, {"/compassdefect": ROUTE_SECRET}, None)
+        assert c.listener.running, c.window.banner.text()
         url = c.listener.urls[0]
         body = sample_body(url, index=1, seed=1)
         async with aiohttp.ClientSession() as session:
