@@ -254,7 +254,7 @@ def test_a_delivery_of_100000_fields_opens_quickly_and_says_what_is_not_listed(q
     window.table.selectRow(0)
     qtbot.waitUntil(lambda: window.detail.delivery is not None)
     # The listener shares this loop: a click must not stall it for long.
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 6          # 13 s before the caps
     fields = window.detail.fields
     assert fields.rowCount() == FIELD_ROWS_MAX + 1
     assert fields.item(FIELD_ROWS_MAX, 0).text() == "(more fields)"
@@ -301,7 +301,7 @@ def test_a_headline_of_megabytes_does_not_stall_the_window(qtbot, window, store,
     window.add_notice(notice_for(d))
     window.notices.viewport().repaint()
     tray.delivery_received(d, window_visible=False)
-    assert time.monotonic() - started < 4          # was about 50 s before the caps
+    assert time.monotonic() - started < 6          # about 50 s before the caps
     cell = window.model.data(window.model.index(0, 5))
     assert cell.startswith("word word") and cell.endswith("…") and len(cell) <= 5001
     assert len(window.detail.title.text()) < 6000
