@@ -41,16 +41,26 @@ class ParsedPayload:
     extra_keys: list[str] = field(default_factory=list)   # unknown top-level keys, kept
 
 
+def clean(text: str) -> str:
+    """Text that can be stored and shown: JSON's \\ud800-style escapes can produce lone
+    surrogates, which SQLite and Qt cannot encode; they become U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def as_text(value: object) -> str:
     """A field value as Compass would show it: strings as they are, others as JSON."""
     if isinstance(value, str):
-        return value
+        return clean(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "True" if value else "False"
     try:
-        return json.dumps(value, ensure_ascii=False)
+        return clean(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError, RecursionError):
         return repr(value)
 
@@ -62,11 +72,12 @@ def _truthy(flag: object) -> bool:
 
 
 def _field(name: str, raw: object) -> Field:
+    name = clean(name)
     if isinstance(raw, dict):
         url = raw.get("url")
         return Field(name=name, value=as_text(raw.get("value")),
                      truncated=_truthy(raw.get("truncated")),
-                     url=url if isinstance(url, str) else "")
+                     url=clean(url) if isinstance(url, str) else "")
     return Field(name=name, value=as_text(raw))
 
 
@@ -104,12 +115,12 @@ def parse_payload(body: bytes, fallback_type: str = "", with_fields: bool = True
                              problem=f"the body is a JSON {type(document).__name__}, "
                                      f"not an object with a 'content' object")
     web_url = document.get("webUrl")
-    extra = [k for k in document if k not in ("webUrl", "content")]
+    extra = [clean(k) for k in document if k not in ("webUrl", "content")]
     content = document.get("content")
     if not isinstance(content, dict):
         what = "missing" if content is None else f"a {type(content).__name__}"
         return ParsedPayload(ParseStatus.BAD_SHAPE, record_type=fallback_type,
-                             web_url=web_url if isinstance(web_url, str) else "",
+                             web_url=clean(web_url) if isinstance(web_url, str) else "",
                              extra_keys=extra,
                              problem=f"'content' is {what}, not an object of record fields")
     if with_fields:
@@ -144,7 +155,7 @@ def parse_payload(body: bytes, fallback_type: str = "", with_fields: bool = True
         state=pick("State"),
         headline=pick("Headline"),
         owner=pick("Owner"),
-        web_url=web_url if isinstance(web_url, str) else "",
+        web_url=clean(web_url) if isinstance(web_url, str) else "",
         fields=fields,
         extra_keys=extra,
     )

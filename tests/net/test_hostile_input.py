@@ -540,3 +540,29 @@ async def test_stopping_while_a_slow_body_arrives_answers_503_at_once(make_harne
     writer.close()
     assert reply.status == 503 and "Compass will deliver it again" in reply.message
     assert h.rows() == []
+
+
+async def test_a_lone_surrogate_escape_in_a_summary_field_is_stored_and_answered_200(tmp_path):
+    """A JSON escape like \\ud800 in the Headline once made the store fail with 503 forever
+    (the text could not be encoded), so Compass retried it into oblivion."""
+    import aiohttp
+
+    from compass_listener.core.routes import Route
+    from compass_listener.net.listener import Listener
+    from compass_listener.store.events import EventStore
+
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    listener = Listener(store, [Route()], lambda path: None)
+    await listener.start("127.0.0.1", 0)
+    body = b'{"content": {"id": {"value": "S\\ud800"}, "Headline": {"value": "a\\udfffb"}}}'
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(listener.urls[0], data=body) as resp:
+                assert resp.status == 200, await resp.text()
+    finally:
+        await listener.stop()
+    stored = store.latest()
+    assert (stored.record_id, stored.headline) == ("S\ufffd", "a\ufffdb")
+    assert store.get(stored.id).body == body          # the exact bytes, untouched
+    store.close()

@@ -169,3 +169,19 @@ def test_property_any_bytes_parse_without_raising(body):
     parsed = parse_payload(body, fallback_type="Defect")
     assert parsed.status in set(ParseStatus)
     assert parsed.status is ParseStatus.OK or parsed.problem
+
+
+def test_lone_surrogate_escapes_become_replacement_characters_everywhere():
+    # Valid JSON ("\ud800" is a legal escape) whose text SQLite and Qt cannot encode.
+    body = (b'{"webUrl": "http://x/\\udc00", "\\ud801extra": 1, "content": {'
+            b'"id": {"truncated": "false", "value": "SAMPL\\ud800"},'
+            b'"Headline": {"truncated": "false", "value": "a\\ud800b"},'
+            b'"\\udbffName": {"truncated": "true", "value": "v", "url": "http://x/\\ud800"}}}')
+    parsed = parse_payload(body)
+    assert parsed.record_id == "SAMPL\ufffd" and parsed.headline == "a\ufffdb"
+    texts = [parsed.record_id, parsed.headline, parsed.web_url, *parsed.extra_keys]
+    texts += [t for f in parsed.fields for t in (f.name, f.value, f.url)]
+    for text in texts:
+        text.encode("utf-8")           # raises on a lone surrogate
+    summary = parse_payload(body, with_fields=False)
+    assert summary.headline == "a\ufffdb"
