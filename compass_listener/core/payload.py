@@ -9,6 +9,7 @@ Whatever arrives is parsed as far as it goes and never raises.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -41,6 +42,9 @@ class ParsedPayload:
     extra_keys: list[str] = field(default_factory=list)   # unknown top-level keys, kept
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean(text: str) -> str:
     """Text that can be stored and shown: JSON's \\ud800-style escapes can produce lone
     surrogates, which SQLite and Qt cannot encode; they become U+FFFD."""
@@ -48,7 +52,7 @@ def clean(text: str) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", text)
 
 
 def as_text(value: object) -> str:
