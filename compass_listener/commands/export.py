@@ -23,7 +23,10 @@ def register(subparsers) -> None:
                     "credentials are redacted.")
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl",
                         help="jsonl: one JSON object per line (default); csv: one row per "
-                             "delivery with a header row")
+                             "delivery with a header row; a CSV cell starting with =, +, -, "
+                             "@, a tab or a carriage return gets a leading ' so that a "
+                             "spreadsheet shows it as text instead of running it (JSON lines "
+                             "are written unchanged)")
     parser.add_argument("--since", metavar="WHEN",
                         help="only deliveries received at or after WHEN: a date or date and "
                              "time (2026-01-31, 2026-01-31T08:00, local time unless it "

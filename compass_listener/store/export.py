@@ -4,6 +4,10 @@ Runs on any thread (the CLI's, or a worker thread under the GUI) with its own re
 connection, so the writer and the window keep going; reports progress and stops when told.
 The file is written beside its final name and renamed at the end: a cancelled or failed
 export never leaves half a file under the name the user chose.
+
+CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab or a
+carriage return) get a leading single quote: a record's headline or body is whatever a
+Compass user typed. JSON lines are never changed.
 """
 
 from __future__ import annotations
@@ -22,6 +26,13 @@ from compass_listener.store.events import SCHEMA_VERSION, _ALL_COLUMNS, _row_to_
 PAGE = 500
 
 Progress = Callable[[int, int], None]      # (exported so far, total)
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A CSV cell a spreadsheet will show as text: a formula-looking one gets a leading '."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 class ExportCancelled(Exception):
@@ -91,7 +102,7 @@ def _write(database: Path, out: TextIO, fmt: str, since: float | None,
             for row in rows:
                 d = _row_to_delivery(row, full=True)
                 if writer is not None:
-                    writer.writerow(export_format.csv_row(d))
+                    writer.writerow([neutralise(c) for c in export_format.csv_row(d)])
                 else:
                     out.write(export_format.json_line(d) + "\n")
             done += len(rows)

@@ -216,6 +216,28 @@ def test_csv_round_trips_raw_bytes(store, home):
     assert "s3cr3t" not in target.read_text(encoding="utf-8")
 
 
+def test_csv_cells_that_look_like_formulas_are_neutralised_but_json_is_not(store, home):
+    # CSV injection: a headline typed into Compass must not run as a spreadsheet formula.
+    hostile = {"=HYPERLINK(\"http://x\")": "=", "+1+1": "+", "-2+3": "-", "@SUM(A1)": "@",
+               "\tcmd": "\t", "\rcmd": "\r"}
+    for i, headline in enumerate(hostile):
+        store.append_now(make(body=b"=1+1 body %d" % i, record_id=f"R{i}", headline=headline,
+                              received_at=NOW + i))
+    store.append_now(make(record_id="PLAIN", headline="a = b", received_at=NOW + 10))
+    target = home / "out.csv"
+    export.to_file(home / "history.sqlite3", target, "csv")
+    with target.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["headline"] for r in rows] == ["'" + h for h in hostile] + ["a = b"]
+    assert all(r["body"].startswith("'=1+1 body") for r in rows[:-1])
+    assert rows[-1]["body"] == '{"content": {}}'
+    out = io.StringIO()
+    export.write(home / "history.sqlite3", out, "jsonl")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["headline"] for r in lines] == list(hostile) + ["a = b"]
+    assert lines[0]["body"] == "=1+1 body 0"
+
+
 def test_a_body_that_is_almost_utf8_is_base64():
     # Lone surrogates and cut sequences do not survive text: they go as base64.
     for raw in (b"abc\xe2\x82", b"\xed\xa0\x80", b""):
