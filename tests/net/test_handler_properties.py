@@ -211,3 +211,26 @@ def test_any_bytes_get_a_json_reply_or_a_close(server, data):
 
 def test_the_listener_is_still_serving_and_logged_no_errors(server):
     assert_still_serves(server)
+
+
+# Any text JSON can carry, lone surrogates included ("\udc80" is valid JSON text and
+# cannot be stored as UTF-8 as it is): a record is always stored, never answered 503.
+any_char = st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr))
+any_text = st.text(alphabet=any_char, max_size=40)
+
+
+@BOUNDED
+@given(st.dictionaries(any_text, st.one_of(any_text, st.integers(), st.none()), max_size=6),
+       any_text, st.booleans())
+def test_any_json_record_is_stored_and_answered(server, content, headline, ascii_only):
+    record = {name: {"truncated": "false", "value": value} for name, value in content.items()}
+    record["Headline"] = {"truncated": "false", "value": headline}
+    body = json.dumps({"webUrl": "http://x/compassdefect", "content": record},
+                      ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    before = server.received
+    status, reply = exchange(server.listener.port,
+                             build("POST", "/flag", [], body[:LIMIT], "right", "length"))
+    assert_json_reply(status, reply)
+    if len(body) <= LIMIT:
+        assert status in (200, 400), (status, reply)     # 400: surrogates made it not UTF-8
+        assert server.received - before == 1
