@@ -566,3 +566,36 @@ async def test_a_lone_surrogate_escape_in_a_summary_field_is_stored_and_answered
     assert (stored.record_id, stored.headline) == ("S\ufffd", "a\ufffdb")
     assert store.get(stored.id).body == body          # the exact bytes, untouched
     store.close()
+
+
+async def test_the_listen_command_applies_the_deadlines_from_the_settings_file(tmp_path):
+    """The real program: header_timeout in the settings file cuts a slow client off."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from compass_listener.store.settings import Settings, save_settings
+
+    root = Path(__file__).resolve().parents[2]
+    home = tmp_path / "home"
+    save_settings(Settings(header_timeout=0.5, body_timeout=0.5), home / "settings.toml")
+    env = {k: v for k, v in os.environ.items() if k != "COMPASS_LISTENER_HOME"}
+    env.update(PYTHONPATH=str(root), COMPASS_LISTENER_HOME=str(home), PYTHONUNBUFFERED="1",
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    proc = subprocess.Popen([sys.executable, "-m", "compass_listener", "listen", "--port", "0"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        first = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
+        port = int(re.search(r":(\d+)/", first).group(1))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /compassdefect HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        reply = await asyncio.wait_for(read_reply(reader), 10)
+        writer.close()
+        assert reply.status == 408 and time.monotonic() - started < 3
+    finally:
+        proc.terminate()
+        assert proc.wait(30) == 0
