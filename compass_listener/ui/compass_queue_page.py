@@ -86,10 +86,8 @@ class WebhookDataPage(RecordsPage):
             self.refresh()
 
     def showEvent(self, event) -> None:
-        super().showEvent(event)
+        super().showEvent(event)   # the first show with a complete profile loads the page
         self.timer.start()
-        if not self.loaded_once and not self.runner.busy and self.session.profile.server:
-            self.refresh()
 
     def hideEvent(self, event) -> None:
         super().hideEvent(event)

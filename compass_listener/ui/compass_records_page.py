@@ -2,7 +2,8 @@
 
 Subclasses say what to fetch (`fetch`) and how to turn it into rows (`fill`); this class
 runs the fetch as a cancellable task, shows progress, the trust banner and errors, and
-shows the selected record's fields beside the table.
+shows the selected record's fields beside the table. A page loads by itself the first time
+it is shown with a complete server profile; without one it says what to fill in.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class RecordsPage(QWidget):
         self.session = session
         self.runner = TaskRunner(self)
         self.loaded_once = False
+        self.auto_tried = False   # loaded by itself once for this profile (even if it failed)
 
         # Plain text: these show names and messages from the Compass server.
         self.heading = QLabel()
@@ -97,6 +99,7 @@ class RecordsPage(QWidget):
             lambda: self.status.setText("Cancelled; the table still shows the previous "
                                         "results." if self.loaded_once else "Cancelled."))
         session.profile_changed.connect(self._update_heading)
+        session.profile_changed.connect(self._profile_changed)
         self._update_heading()
 
     # ---- to override --------------------------------------------------------------------
@@ -110,18 +113,50 @@ class RecordsPage(QWidget):
     def _update_heading(self) -> None:
         p = self.session.profile
         where = f"{p.repo or '?'}/{p.db or '?'} on {p.server}" if p.server else \
-            "no Compass server set yet (see the Compass server page)"
+            "no Compass server set yet (see the Compass server tab)"
         self.heading.setText(f"{self.title[:1].upper() + self.title[1:]} in {where}")
 
-    def refresh(self) -> None:
+    def missing_settings(self) -> list[str]:
+        """What the profile still lacks before anything can be read ([] when complete)."""
+        p = self.session.profile
+        missing = []
         try:
-            self.session.profile.base_url
+            p.base_url
         except ServerAddressError:
-            self.status.setText("Set the Compass server, repository, database and user on the "
-                                "Compass server page first.")
+            missing.append("server")
+        if not p.repo.strip():
+            missing.append("repository")
+        if not p.db.strip():
+            missing.append("database")
+        if not p.user.strip() and not p.use_token:
+            missing.append("user")
+        return missing
+
+    def not_configured_text(self) -> str:
+        missing = self.missing_settings()
+        what = missing[0] if len(missing) == 1 else \
+            ", ".join(missing[:-1]) + " and " + missing[-1]
+        return f"Not loaded yet: enter the {what} on the Compass server tab, then Refresh."
+
+    def refresh(self) -> None:
+        if self.missing_settings():
+            self.status.setText(self.not_configured_text())
             return
         self.banner.hide()
         self.runner.start(self.fetch(), f"Reading the {self.title}")
+
+    def _profile_changed(self) -> None:
+        self.auto_tried = False   # a new server (or a fixed one) deserves a load on next show
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.loaded_once or self.runner.busy:
+            return
+        if self.missing_settings():
+            self.status.setText(self.not_configured_text())
+        elif not self.auto_tried:
+            self.auto_tried = True
+            self.refresh()
 
     def _busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)

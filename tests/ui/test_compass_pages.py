@@ -377,3 +377,35 @@ def test_personal_access_token_in_form(qtbot, qloop, fake, pages):
     page.hooksetup_button.click()
     wait_until(qloop, lambda: not page.runner.busy)
     assert "not a token" in page.status.text() and fake.hooksetup_calls == []
+
+
+def test_webhookconfig_loads_on_first_show_when_the_profile_is_complete(qtbot, qloop, fake,
+                                                                         pages):
+    pages.session.update(CompassProfile(
+        server=f"127.0.0.1:{fake.port}", repo="Sample", db="SAMPL", user="alice",
+        pinned={f"https://127.0.0.1:{fake.port}": CERT.fingerprint}), "pw")
+    view = pages.configs_page
+    pages.window.tabs.show()
+    assert view.model.rowCount() == 0 and not view.runner.busy
+    pages.window.tabs.setCurrentWidget(view)   # no Refresh pressed
+    wait_until(qloop, lambda: not view.runner.busy and view.model.rowCount() == 3)
+    assert "3 configs, 1 pointing at this listener" in view.status.text()
+    logins = fake.logins
+    pages.window.tabs.setCurrentIndex(0)
+    pages.window.tabs.setCurrentWidget(view)   # shown again: no second read
+    assert not view.runner.busy and fake.logins == logins
+
+
+@pytest.mark.parametrize("page_name", ["configs_page", "queue_page"])
+def test_records_page_without_server_says_what_to_do_when_shown(qtbot, qloop, pages, page_name):
+    view = getattr(pages, page_name)
+    pages.window.tabs.show()
+    pages.window.tabs.setCurrentWidget(view)
+    assert not view.runner.busy
+    assert view.status.text() == ("Not loaded yet: enter the server, repository, database and "
+                                  "user on the Compass server tab, then Refresh.")
+    pages.session.update(CompassProfile(server="127.0.0.1:1", repo="Sample", user="alice"), "")
+    view.refresh_button.click()
+    assert not view.runner.busy
+    assert view.status.text() == ("Not loaded yet: enter the database on the Compass server "
+                                  "tab, then Refresh.")
