@@ -59,3 +59,16 @@ def test_installed_copy_reads_its_own_icons(wheel, tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().startswith(str(target))
+
+
+def test_license_is_an_spdx_expression(wheel):
+    # The TOML-table form made every `pip install` print setuptools' deprecation banner.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"
+    assert "setuptools>=77" in project["build-system"]["requires"]
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(archive.read(n).decode() for n in archive.namelist()
+                        if n.endswith(".dist-info/METADATA"))
+    assert "License-Expression: MIT" in metadata.splitlines()
