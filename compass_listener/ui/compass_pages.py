@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QTabWidget, QWidget
 
 from compass_listener.store.compass_profile import CompassProfile, load_profile, store_profile
 from compass_listener.ui.compass_configs_page import WebhookConfigPage
@@ -42,6 +43,19 @@ class CompassPages:
         for runner in runners:
             await runner.wait()
         await self.session.close()
+
+
+def show_page(page: QWidget) -> None:
+    """Bring a page forward in the tab widget that holds it (and its window to the front)."""
+    holder = page.parentWidget()
+    while holder is not None and not isinstance(holder, QTabWidget):
+        holder = holder.parentWidget()
+    if holder is not None:
+        holder.setCurrentWidget(page)
+    page.window().activateWindow()
+    focus = getattr(page, "first_empty_field", None)
+    if callable(focus):
+        focus()
 
 
 def install_compass_pages(window, controller=None, *, settings=None, secrets=None,
@@ -86,7 +100,7 @@ def install_compass_pages(window, controller=None, *, settings=None, secrets=Non
     window.add_page(queue_page, "&WebhookData")
     window.add_page(configs_page, "Webhook&Config")
     if hasattr(window, "load_full_value_requested"):
-        connect_to_window(full_value, window)
+        connect_to_window(full_value, window, open_server=lambda: show_page(server_page))
     pages = CompassPages(session, server_page, queue_page, configs_page, full_value)
     hooks = getattr(controller, "extra_shutdown", None)
     if isinstance(hooks, list):

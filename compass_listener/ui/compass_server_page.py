@@ -148,6 +148,15 @@ class CompassServerPage(QWidget):
         self._update_password_hint()
         return True
 
+    def first_empty_field(self) -> None:
+        """Put the cursor where the form needs filling (the server field when all is set)."""
+        for widget in (self.server_edit, self.repo_combo, self.db_combo, self.user_edit):
+            text = widget.text() if isinstance(widget, QLineEdit) else widget.currentText()
+            if not text.strip():
+                widget.setFocus()
+                return
+        self.server_edit.setFocus()
+
     def _update_password_hint(self) -> None:
         stored = self.session.has_stored_password()
         self.password_edit.setPlaceholderText("(stored in the keyring)" if stored else

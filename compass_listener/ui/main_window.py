@@ -80,7 +80,9 @@ class MainWindow(QMainWindow):
         self.banner.setStyleSheet("QLabel { background: #fdecea; color: #8a1c12; "
                                   "border: 1px solid #f5c2c0; padding: 6px; }")
         self.banner_button = QPushButton("Open &Settings")
-        self.banner_button.clicked.connect(self.settings_requested)
+        self.banner_action = None   # what the button does instead of opening Settings
+        self.banner_button.clicked.connect(
+            lambda: self.banner_action() if self.banner_action else self.settings_requested.emit())
         banner_row = QHBoxLayout()
         banner_row.addWidget(self.banner, 1)
         banner_row.addWidget(self.banner_button)
@@ -235,8 +237,11 @@ class MainWindow(QMainWindow):
                                      else "S&tart listener")
         self.show_problem(problem)
 
-    def show_problem(self, text: str) -> None:
+    def show_problem(self, text: str, button: tuple | None = None) -> None:
+        """The banner; its button opens Settings unless `button` is (label, callable)."""
         self.banner.setText(text)
+        self.banner_button.setText(button[0] if button else "Open &Settings")
+        self.banner_action = button[1] if button else None
         self.banner_box.setVisible(bool(text))
 
     def _recount(self) -> None:

@@ -81,8 +81,9 @@ class Window:
     def add_page(self, widget, title: str) -> None:
         self.tabs.addTab(widget, title)
 
-    def show_problem(self, text: str) -> None:
+    def show_problem(self, text: str, button=None) -> None:
         self.problems.append(text)
+        self.problem_button = button
 
 
 @pytest.fixture
@@ -290,13 +291,22 @@ def test_load_full_value_from_localhost_url_goes_to_configured_server(qtbot, qlo
            "SAMPL00000084/fields/Description")
     pages.window.load_full_value_requested.emit(url, "Description")
     wait_until(qloop, lambda: "Description" in pages.window.shown_values)
-    assert len(pages.window.shown_values["Description"]) > 5000
-    assert any("localhost:8190" in m and "instead" in m for m in pages.window.messages)
+    value = pages.window.shown_values["Description"]
+    assert len(value) > 5000
+    # short enough for the status bar; the redirect is told beside the field instead
+    assert pages.window.messages[-1] == \
+        f"Loaded the full value of Description ({len(value):,} characters)"
 
 
 def test_load_full_value_without_server_says_so(qtbot, qloop, pages):
     pages.window.load_full_value_requested.emit("https://localhost:8190/x", "Description")
-    assert pages.window.problems and "Compass server page" in pages.window.problems[-1]
+    assert pages.window.problems and "Compass server tab" in pages.window.problems[-1]
+    label, go = pages.window.problem_button
+    assert label == "Go to the Compass server &tab"
+    pages.window.tabs.show()
+    go()
+    assert pages.window.tabs.currentWidget() is pages.server_page
+    assert pages.window.messages[-1] == pages.window.problems[-1]
 
 
 def test_install_into_real_main_window(qtbot, qloop, store):
@@ -409,3 +419,88 @@ def test_records_page_without_server_says_what_to_do_when_shown(qtbot, qloop, pa
     assert not view.runner.busy
     assert view.status.text() == ("Not loaded yet: enter the database on the Compass server "
                                   "tab, then Refresh.")
+
+
+@pytest.fixture
+def real_window(qtbot, qloop, fake, store):
+    """The real MainWindow with the pages, a profile for the fake server and one delivery
+    whose Description is truncated, selected in the detail pane."""
+    from compass_listener.ui.main_window import MainWindow
+
+    from ui_fixtures import build_delivery
+
+    window = MainWindow(store, tray_available=True)
+    qtbot.addWidget(window)
+    controller = SimpleNamespace(settings=Settings(), secrets=SecretStore(use_keyring=False),
+                                 extra_shutdown=[], store=store)
+    built = install_compass_pages(window, controller)
+    built.session.update(CompassProfile(
+        server=f"127.0.0.1:{fake.port}", repo="Sample", db="SAMPL", user="alice",
+        pinned={f"https://127.0.0.1:{fake.port}": CERT.fingerprint}), "pw")
+    window.show()
+    built.window = window
+
+    def select(record_id: str) -> None:
+        url = (f"https://localhost:8190/ccmweb/rest/repos/Sample/databases/SAMPL/records/Defect/"
+               f"{record_id}/fields/Description")
+        body = json.dumps({"webUrl": "http://127.0.0.1:8080/compassdefect", "content": {
+            "id": {"truncated": "false", "value": record_id},
+            "Description": {"truncated": "true", "value": "x" * 2048, "url": url}}}).encode()
+        window.delivery_received(store.append_now(build_delivery(body)))
+        window.model.flush_pending()
+        window.table.selectRow(window.model.rowCount() - 1)
+        qtbot.waitUntil(lambda: window.detail.delivery is not None)
+        names = [window.detail.fields.item(r, 0).text()
+                 for r in range(window.detail.fields.rowCount())]
+        window.detail.fields.selectRow(names.index("Description"))
+        assert window.detail.load_full_button.isEnabled()
+
+    built.select = select
+    yield built
+    qloop.run_until_complete(built.shutdown())
+
+
+def description_marker(window):
+    fields = window.detail.fields
+    rows = [r for r in range(fields.rowCount()) if fields.item(r, 0).text() == "Description"]
+    return fields.item(rows[0], 2)
+
+
+def test_full_value_success_is_short_in_the_status_bar_and_redirect_told_beside_field(
+        qtbot, qloop, fake, real_window):
+    window = real_window.window
+    real_window.select("SAMPL00000084")
+    window.detail.load_full_button.click()
+    assert window.statusBar().currentMessage() == "Loading the full value of Description…"
+    wait_until(qloop, lambda: "Loaded" in window.statusBar().currentMessage())
+    length = len(window.detail.fields.item(description_marker(window).row(), 1).text())
+    assert length > 5000
+    assert window.statusBar().currentMessage() == \
+        f"Loaded the full value of Description ({length:,} characters)"
+    marker = description_marker(window)
+    assert marker.text().endswith(f"; asked 127.0.0.1:{fake.port} instead of localhost:8190")
+    assert "own name for itself" in marker.toolTip()
+    assert not window.banner_box.isVisibleTo(window)
+
+
+def test_full_value_failure_replaces_loading_status_and_banner_goes_to_compass_tab(
+        qtbot, qloop, real_window):
+    window = real_window.window
+    settings_opened = []
+    window.settings_requested.connect(lambda: settings_opened.append(True))
+    real_window.select("SAMPL99999999")   # no such record: the server answers 404
+    window.detail.load_full_button.click()
+    wait_until(qloop, lambda: not real_window.full_value.runner.busy)
+    problem = window.banner.text()
+    assert "not found" in problem.lower()
+    assert window.banner_box.isVisibleTo(window)
+    assert window.statusBar().currentMessage() == problem   # not "Loading…" any more
+    assert window.banner_button.text() == "Go to the Compass server &tab"
+    window.banner_button.click()
+    assert window.pages.currentWidget() is real_window.server_page
+    assert settings_opened == []
+    # the listener's own problems still offer Settings
+    window.show_problem("The port is taken.")
+    assert window.banner_button.text() == "Open &Settings"
+    window.banner_button.click()
+    assert settings_opened == [True]
