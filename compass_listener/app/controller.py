@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -84,7 +85,10 @@ class AppController(QObject):
                          f"{report.moved_aside}; a fresh history was started.")
         if self.settings.load_problem:
             notes.append(self.settings.load_problem[0].upper() + self.settings.load_problem[1:] + ".")
-        self._startup_notes = notes
+        if args.secret_env and not self._env_secret:
+            notes.append(f"The environment variable {args.secret_env} named by --secret-env is "
+                         f"not set or empty, so no secret was taken from it.")
+        self._startup_notes = notes + self._lost_secret_notes()
         self._install_extensions()
 
     def _install_extensions(self) -> None:
@@ -106,6 +110,16 @@ class AppController(QObject):
             value = self.secrets.get(secret_key(route.path)) or self._env_secret
             if value:
                 self._secret_cache[route.path] = value
+
+    def _lost_secret_notes(self) -> list[str]:
+        lost = [r.path for r in self.settings.routes
+                if r.secret_required and not self._secret_for(r.path)]
+        if not lost:
+            return []
+        where = ("it was kept in memory only: " + self.secrets.problem
+                 if not self.secrets.backend_usable else "the keyring has no entry for it")
+        return [f"{', '.join(lost)} needs its secret again ({where}). Enter it in Settings; "
+                f"until then deliveries there are answered 503 and Compass retries them."]
 
     def _secret_for(self, path: str) -> str | None:
         return self._secret_cache.get(path)
@@ -338,6 +352,13 @@ class AppController(QObject):
 
     async def apply_settings(self, new: Settings, secret_changes: dict, start_at_login,
                              dialog: SettingsDialog | None = None) -> None:
+        # A route given a secret keeps asking for one (secret_required) until the user
+        # explicitly removes it; the flag, never the secret, goes to the settings file.
+        given = {p for p, v in secret_changes.items() if v}
+        removed = {p for p, v in secret_changes.items() if not v}
+        new.routes = [replace(r, secret_required=(r.path in given)
+                              or (r.secret_required and r.path not in removed))
+                      for r in new.routes]
         for path, value in secret_changes.items():
             key = secret_key(path)
             if isinstance(value, KEEP_FROM):
@@ -361,11 +382,12 @@ class AppController(QObject):
             setattr(self.settings, name, getattr(new, name))
         self.settings.load_problem = ""
         # Saving new settings answers the "settings file cannot be read" note.
-        self._startup_notes = self._startup_notes[:1] if self.store.report.moved_aside else []
         self._change_retention(new.retention)
         new = self.settings
         self.session_host, self.session_port = new.host, new.port
         self._reload_secret_cache()
+        self._startup_notes = ((self._startup_notes[:1] if self.store.report.moved_aside else [])
+                               + self._lost_secret_notes())
         self.tray.notifications_enabled = new.notifications
         try:
             save_settings(new)

@@ -27,6 +27,9 @@ class Notice:
 
 
 def notice_for(delivery: Delivery) -> Notice:
+    if delivery.signature == "unverifiable":
+        return Notice(f"Delivery on {delivery.route} not accepted: the route's secret is missing",
+                      delivery.signature_detail, warning=True, delivery_id=delivery.id)
     if not delivery.accepted and delivery.signature in ("invalid", "missing"):
         reason = "signature mismatch" if delivery.signature == "invalid" else "no signature"
         return Notice(f"Rejected delivery on {delivery.route}: {reason}",

@@ -29,6 +29,10 @@ class Reply:
 def decide(route: Route, verdict: Verdict, parsed: ParsedPayload) -> Reply:
     """The reply for a delivery on `route`: signature problems first (under the reject
     policy), then a body that cannot be read, else success."""
+    if verdict.outcome is Outcome.UNVERIFIABLE:
+        # Our side is missing the secret: neither accept unverified nor blame Compass;
+        # 503 makes Compass keep the WebhookData record and retry once the secret is back.
+        return Reply(503, verdict.detail, accepted=False)
     if verdict.outcome in (Outcome.INVALID, Outcome.MISSING) and route.policy != POLICY_FLAG:
         return Reply(401, verdict.detail, accepted=False)
     if parsed.status is not ParseStatus.OK:

@@ -22,6 +22,10 @@ class Route:
     label: str = "Defect"
     scheme: Scheme = field(default_factory=Scheme)
     policy: str = POLICY_REJECT
+    # The user gave this route a secret. Remembered (never the secret itself) so that a route
+    # whose secret was lost (kept in memory only, keyring entry gone) refuses to accept
+    # deliveries unverified instead of silently turning into an unsigned route.
+    secret_required: bool = False
 
     def with_scheme(self, scheme: Scheme) -> "Route":
         return replace(self, scheme=scheme)

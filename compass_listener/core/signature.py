@@ -22,6 +22,7 @@ class Outcome(str, Enum):
     INVALID = "invalid"      # a secret is set and a candidate header exists, nothing matches
     MISSING = "missing"      # a secret is set and no header carries anything signature-like
     UNSIGNED = "unsigned"    # the route has no secret
+    UNVERIFIABLE = "unverifiable"  # the route needs a secret this listener does not have
 
 
 ALGORITHMS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}
@@ -118,8 +119,14 @@ def _looks_like_signature(name: str, value: str) -> bool:
 
 
 def verify(body: bytes, headers: list[tuple[str, str]] | dict[str, str], secret: str | None,
-           scheme: Scheme, route_path: str = "") -> Verdict:
+           scheme: Scheme, route_path: str = "", secret_required: bool = False) -> Verdict:
     """Check one delivery's signature over the exact bytes received."""
+    if not secret and secret_required:
+        return Verdict(Outcome.UNVERIFIABLE,
+                       detail=f"not verified: route {route_path or '?'} has a secret in Compass "
+                              f"Listener's settings, but the listener does not have it now (it "
+                              f"was kept in memory only, or its keyring entry is gone); enter it "
+                              f"again in Settings. Compass will retry this delivery")
     if not secret:
         return Verdict(Outcome.UNSIGNED, detail="the route has no secret; delivery not verified")
     items = list(headers.items()) if isinstance(headers, dict) else list(headers)

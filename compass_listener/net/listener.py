@@ -189,7 +189,8 @@ class Listener:
                               f"{self.body_limit} bytes; raise the limit in Settings")
 
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
-        verdict = verify(body, headers, self.secret_for(route.path), route.scheme, route.path)
+        verdict = verify(body, headers, self.secret_for(route.path), route.scheme, route.path,
+                         secret_required=route.secret_required)
         if verdict.learned:
             route = route.with_scheme(replace(route.scheme, learned_header=verdict.header,
                                               learned_encoding=verdict.encoding))

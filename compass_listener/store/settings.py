@@ -77,13 +77,16 @@ def _route_from(table: dict) -> Route | None:
         )
         policy = table.get("policy", POLICY_REJECT)
         return Route(path=normalise_path(str(table["path"])), label=str(table.get("label", "")),
-                     scheme=scheme, policy=policy if policy in POLICIES else POLICY_REJECT)
+                     scheme=scheme, policy=policy if policy in POLICIES else POLICY_REJECT,
+                     secret_required=bool(table.get("expects_signature", False)))
     except (KeyError, TypeError, AttributeError):
         return None
 
 
 def _route_to(route: Route) -> dict:
-    out = {"path": route.path, "label": route.label, "policy": route.policy}
+    out = {"path": route.path, "label": route.label, "policy": route.policy,
+           # Only the fact that the route is signed; the secret itself is in the keyring.
+           "expects_signature": route.secret_required}
     out.update({k: v for k, v in asdict(route.scheme).items()})
     return out
 

@@ -215,9 +215,7 @@ class SettingsDialog(QDialog):
     def _fill_route_list(self) -> None:
         """Refresh the list's texts without re-selecting (which would reload the form and
         wipe a secret being typed)."""
-        texts = [f"{r.path} — {r.label}"
-                 f"{' (secret set)' if self._route_has_secret(r.path) else ' (no secret)'}"
-                 for r in self._routes]
+        texts = [f"{r.path} — {r.label} ({self._secret_state(r)})" for r in self._routes]
         if self.route_list.count() == len(texts):
             for row, text in enumerate(texts):
                 self.route_list.item(row).setText(text)
@@ -230,6 +228,13 @@ class SettingsDialog(QDialog):
                 self.route_list.setCurrentRow(current)
             self.route_list.blockSignals(False)
         self.remove_button.setEnabled(len(self._routes) > 1)
+
+    def _secret_state(self, route: Route) -> str:
+        if self._route_has_secret(route.path):
+            return "secret set"
+        if route.secret_required and self._secret_changes.get(route.path, "") != None:  # noqa: E711
+            return "secret missing: enter it again"
+        return "no secret"
 
     def _route_has_secret(self, path: str) -> bool:
         if path in self._secret_changes:

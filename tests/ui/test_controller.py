@@ -146,3 +146,40 @@ def test_remote_address_with_an_unsigned_route_is_refused_without_confirmation(q
     running, text = run(qapp, ["--host", "0.0.0.0", "--port", "0"], scenario)
     assert not running
     assert "/compassdefect has no secret" in text and "--allow-unsigned" in text
+
+
+def test_a_route_whose_secret_was_lost_refuses_instead_of_accepting_unverified(
+        qapp, monkeypatch):
+    """Secrets kept in memory only (no keyring) are gone after a restart: the route must not
+    silently become unsigned and accept forged deliveries."""
+    async def first_session(c: AppController):
+        c.settings.port = c.listener.port
+        await c.apply_settings(c.settings, {"/compassdefect": SECRET}, None)
+        return c.settings.routes[0].secret_required
+
+    assert run(qapp, ["--port", "0"], first_session) is True
+    assert "expects_signature = true" in open(saved_path()).read()
+    assert SECRET not in open(saved_path()).read()
+
+    async def after_restart(c: AppController):
+        while not c.listener.running:       # the start-up banner shows before it listens
+            await asyncio.sleep(0.02)
+        url = c.listener.urls[0]
+        body = sample_body(url, index=3, seed=3)
+        status, reply = await post(url, body, {"X-Compass-Signature": sign(body, "forged")})
+        return status, reply["message"], c.window.banner.text(), c.store.latest().signature
+
+    status, message, banner, signature = run(qapp, ["--port", "0"], after_restart)
+    assert status == 503 and "enter it again in Settings" in message
+    assert signature == "unverifiable"
+    assert "/compassdefect needs its secret again" in banner
+
+    async def secret_removed(c: AppController):
+        while not c.listener.running:
+            await asyncio.sleep(0.02)
+        c.settings.port = c.listener.port
+        await c.apply_settings(c.settings, {"/compassdefect": None}, None)
+        return c.settings.routes[0].secret_required, c.window.banner.text()
+
+    required, banner = run(qapp, ["--port", "0"], secret_removed)
+    assert required is False and "needs its secret" not in banner
