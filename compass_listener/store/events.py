@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -283,6 +284,7 @@ class EventStore:
                 conn.close()
 
     def _open_checked(self) -> sqlite3.Connection:
+        self._create_private()
         conn = _connect(self.path)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -317,6 +319,15 @@ class EventStore:
         except BaseException:
             conn.close()
             raise
+
+    def _create_private(self) -> None:
+        """Create a missing history file as 0600 (whatever the umask) before SQLite opens
+        it: every payload is in it, and SQLite gives its -wal and -shm the same mode."""
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:
+            return      # there already, or a folder we cannot write: SQLite says which
+        os.chmod(self.path, 0o600)
 
     def _move_aside(self, exc: Exception) -> Path:
         stamp = time.strftime("%Y%m%d-%H%M%S")

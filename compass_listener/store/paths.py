@@ -2,6 +2,10 @@
 
 $COMPASS_LISTENER_HOME (or `--data-dir`, which sets it) puts everything in one folder, for
 tests and portable use; otherwise the platform's user data, config and log directories.
+
+The history holds every payload Compass sent (record fields, people's names) and the log
+names records too: a folder the app creates is private (0700) and so is the log file
+(0600), whatever the umask; folders that already exist are left as their owner set them.
 """
 
 from __future__ import annotations
@@ -22,25 +26,36 @@ def _home() -> Path | None:
     return Path(value) if value else None
 
 
+def _private_dir(path: Path) -> Path:
+    """Create path (and its parents) if missing; the folder itself is made 0700."""
+    if not path.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            if not path.is_dir():
+                raise
+        else:
+            os.chmod(path, 0o700)
+    return path
+
+
 def data_dir() -> Path:
     home = _home()
     path = home if home else Path(platformdirs.user_data_dir(_APP_DIR, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(path)
 
 
 def config_dir() -> Path:
     home = _home()
     path = home if home else Path(platformdirs.user_config_dir(_APP_DIR, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(path)
 
 
 def log_dir() -> Path:
     home = _home()
     path = home / "logs" if home else Path(platformdirs.user_log_dir(_APP_DIR, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _private_dir(path)
 
 
 def database_file() -> Path:
@@ -55,6 +70,14 @@ def log_file() -> Path:
     return log_dir() / "compass-listener.log"
 
 
+class _PrivateLogHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log whose files (the first and each one after a rollover) are 0600."""
+
+    def _open(self):
+        os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return super()._open()
+
+
 def setup_logging(console: bool = False, level: int = logging.INFO) -> None:
     """Send log records to a rotating file (tracebacks included); warnings also to stderr."""
     root = logging.getLogger("compass_listener")
@@ -62,7 +85,7 @@ def setup_logging(console: bool = False, level: int = logging.INFO) -> None:
         return
     root.setLevel(level)
     try:
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = _PrivateLogHandler(
             log_file(), maxBytes=2_000_000, backupCount=3, encoding="utf-8")
     except OSError:
         handler = logging.StreamHandler()
