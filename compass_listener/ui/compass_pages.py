@@ -96,7 +96,8 @@ def install_compass_pages(window, controller=None, *, settings=None, secrets=Non
     queue_page = WebhookDataPage(session, find_received)
     configs_page = WebhookConfigPage(session, routes, listener_port)
     full_value = FullValueLoader(session, owner)
-    window.add_page(server_page, "Compass &server")
+    # Alt+O: Alt+S is the problem banner's "Open Settings" on the Deliveries page
+    window.add_page(server_page, "C&ompass server")
     window.add_page(queue_page, "&WebhookData")
     window.add_page(configs_page, "Webhook&Config")
     if hasattr(window, "load_full_value_requested"):

@@ -2,7 +2,8 @@
 
 Repo and db are drop-downs filled from the server once it answers, and stay editable.
 Every call runs as a cancellable task; results and errors appear in the page, never in a
-blocking dialog.
+blocking dialog. Alt+letters avoid the main window's menus (F, E, V, H) and tabs
+(D, O, W, C): tests/ui/test_compass_pages.py checks that no two are the same.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ class CompassServerPage(QWidget):
         self.user_edit = QLineEdit(p.user)
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.remember_check = QCheckBox("Remember the password in the keyring")
+        self.remember_check = QCheckBox("Re&member the password in the keyring")
         self.remember_check.setChecked(p.remember_password)
         self.token_check = QCheckBox("The password is a personal &access token (Compass 2.2 "
                                      "and later)")
         self.token_check.setChecked(p.use_token)
         if session.secrets is not None and not getattr(session.secrets, "backend_usable", True):
-            self.remember_check.setText("Remember the password (no keyring here: this "
+            self.remember_check.setText("Re&member the password (no keyring here: this "
                                         "session only)")
         self.ca_edit = QLineEdit(p.ca_file)
         self.ca_edit.setPlaceholderText("optional: PEM file of the CA that signed the server")
@@ -58,7 +59,7 @@ class CompassServerPage(QWidget):
         form = QFormLayout()
         form.addRow("&Server:", self.server_edit)
         form.addRow("&Repository:", self.repo_combo)
-        form.addRow("&Database:", self.db_combo)
+        form.addRow("Data&base:", self.db_combo)
         form.addRow("&User:", self.user_edit)
         form.addRow("&Password:", self.password_edit)
         form.addRow("", self.remember_check)
@@ -66,15 +67,17 @@ class CompassServerPage(QWidget):
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca_edit, 1)
         ca_row.addWidget(self.ca_browse)
-        form.addRow("CA file:", ca_row)
+        ca_label = QLabel("CA f&ile:")
+        ca_label.setBuddy(self.ca_edit)
+        form.addRow(ca_label, ca_row)
         self.trusted_label = QLabel()
         self.trusted_label.setTextFormat(Qt.TextFormat.PlainText)
         self.trusted_label.setWordWrap(True)
         self.trusted_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Trust:", self.trusted_label)
 
-        self.check_button = QPushButton("&Check connection and package")
-        self.hooksetup_button = QPushButton("&Enable webhooks on this server")
+        self.check_button = QPushButton("Chec&k connection and package")
+        self.hooksetup_button = QPushButton("E&nable webhooks on this server")
         self.hooksetup_button.setToolTip("POST /hooksetup with this user, password, repo and db")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)

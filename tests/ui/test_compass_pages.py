@@ -318,7 +318,7 @@ def test_install_into_real_main_window(qtbot, qloop, store):
                                  extra_shutdown=[], store=store)
     built = install_compass_pages(window, controller)
     titles = [window.pages.tabText(i) for i in range(window.pages.count())]
-    assert titles[-3:] == ["Compass &server", "&WebhookData", "Webhook&Config"]
+    assert titles[-3:] == ["C&ompass server", "&WebhookData", "Webhook&Config"]
     qloop.run_until_complete(built.shutdown())
 
 
@@ -504,3 +504,79 @@ def test_full_value_failure_replaces_loading_status_and_banner_goes_to_compass_t
     assert window.banner_button.text() == "Open &Settings"
     window.banner_button.click()
     assert settings_opened == [True]
+
+
+def mnemonic(text: str) -> str | None:
+    """The Alt+letter of a text as Qt reads it ("&&" is a literal ampersand)."""
+    i = 0
+    while i < len(text) - 1:
+        if text[i] == "&":
+            if text[i + 1] != "&":
+                return text[i + 1].lower()
+            i += 1
+        i += 1
+    return None
+
+
+def visible_mnemonics(window) -> list[tuple[str, str]]:
+    """(letter, text) of every Alt+letter the window answers to as it is shown now: menu
+    titles, tab texts, buttons and labels with a buddy."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel, QTabBar
+
+    texts = [a.text() for a in window.menuBar().actions() if a.isVisible()]
+    for bar in window.findChildren(QTabBar):
+        if bar.isVisible():
+            texts += [bar.tabText(i) for i in range(bar.count()) if bar.isTabVisible(i)]
+    texts += [b.text() for b in window.findChildren(QAbstractButton) if b.isVisible()]
+    texts += [label.text() for label in window.findChildren(QLabel)
+              if label.isVisible() and label.buddy() is not None]
+    return [(mnemonic(t), t) for t in texts if mnemonic(t)]
+
+
+def clashes(found: list[tuple[str, str]], only: set[str] | None = None) -> dict[str, list]:
+    by_letter: dict[str, list[str]] = {}
+    for letter, text in found:
+        by_letter.setdefault(letter, []).append(text)
+    return {letter: texts for letter, texts in by_letter.items()
+            if len(texts) > 1 and (only is None or only & set(texts))}
+
+
+def test_compass_mnemonics_are_unique_in_the_main_window(qtbot, qloop, store):
+    from PySide6.QtWidgets import QApplication
+
+    from compass_listener.ui.main_window import MainWindow
+
+    window = MainWindow(store, tray_available=True)
+    qtbot.addWidget(window)
+    controller = SimpleNamespace(settings=Settings(), secrets=SecretStore(use_keyring=False),
+                                 extra_shutdown=[], store=store)
+    built = install_compass_pages(window, controller)
+    window.show()
+    compass_tabs = {window.pages.tabText(i) for i in range(1, window.pages.count())}
+    assert len(compass_tabs) == 3
+    for index in range(window.pages.count()):
+        window.pages.setCurrentIndex(index)
+        QApplication.processEvents()
+        found = visible_mnemonics(window)
+        assert {"f", "e", "v", "h"} <= {letter for letter, _ in found}   # the menus
+        if index == 0:
+            # The Deliveries page is not ours: only our tab texts and the banner button a
+            # Compass failure puts up must not clash there.
+            built.full_value.load("https://localhost:8190/x", "Description")   # no server
+            assert window.banner_box.isVisible()
+            found = visible_mnemonics(window)
+            ours = compass_tabs | {window.banner_button.text()}
+            assert window.banner_button.text() in {text for _, text in found}
+            assert clashes(found, only=ours) == {}, found
+            window.show_problem("The port is taken.")   # the listener's: "Open Settings"
+            assert clashes(visible_mnemonics(window), only=compass_tabs) == {}
+            window.show_problem("")
+        else:
+            assert clashes(found) == {}, (window.pages.tabText(index), found)
+    # the two clashes the new-user test hit
+    window.pages.setCurrentWidget(built.server_page)
+    letters = {mnemonic(t): t for _, t in visible_mnemonics(window)}
+    assert letters["c"] == "Webhook&Config" and letters["e"] == "&Edit"
+    assert letters["k"] == built.server_page.check_button.text()
+    assert letters["n"] == built.server_page.hooksetup_button.text()
+    qloop.run_until_complete(built.shutdown())
