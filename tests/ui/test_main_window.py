@@ -121,3 +121,18 @@ def test_problem_banner_names_the_problem(qtbot, store):
     w.set_listener_state("listening", ["http://127.0.0.1:8081/compassdefect"])
     assert not w.banner_box.isVisible()
     assert "8081" in w.urls_label.text()
+
+
+def test_hex_dump_shows_every_byte_value_and_offsets():
+    from compass_listener.ui.detail_pane import hex_dump
+
+    lines = hex_dump(bytes(range(256))).splitlines()
+    assert len(lines) == 16
+    assert lines[0] == ("00000000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f  "
+                        "................")
+    assert lines[4] == ("00000040  40 41 42 43 44 45 46 47 48 49 4a 4b 4c 4d 4e 4f  "
+                        "@ABCDEFGHIJKLMNO")
+    assert lines[15].startswith("000000f0  f0 f1") and lines[15].endswith("." * 16)
+    assert hex_dump(b"abc") == "00000000  61 62 63" + " " * 39 + "  abc"
+    tail = hex_dump(b"x" * 40, limit=32).splitlines()[-1]
+    assert tail.startswith("… 8 more bytes")
