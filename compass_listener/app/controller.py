@@ -369,6 +369,12 @@ class AppController(QObject):
                 self.secrets.set(key, value)
             else:
                 self.secrets.delete(key)
+        binding = ("host", "port", "tls_cert_file", "tls_key_file", "header_timeout",
+                   "body_timeout")
+        was_running = self.listener.running
+        previous = {name: getattr(self.settings, name) for name in binding}
+        if was_running:
+            previous.update(host=self.listener.host, port=self.listener.port)
         rebind = (new.host, new.port) != (self.listener.host, self.listener.port) \
             or not self.listener.running \
             or (new.tls_cert_file, new.tls_key_file, new.header_timeout, new.body_timeout) != (
@@ -408,7 +414,24 @@ class AppController(QObject):
         if rebind:
             await self.listener.stop()
             ok = await self.start_listener()
-            if not ok and dialog:
+            if not ok and was_running:
+                # Keep the app receiving: go back to the address that worked, and keep the
+                # broken one out of the settings file so the next start is not broken too.
+                problem = self.window.banner.text()
+                for name, value in previous.items():
+                    setattr(self.settings, name, value)
+                self.session_host, self.session_port = previous["host"], previous["port"]
+                try:
+                    save_settings(self.settings)
+                except OSError:
+                    log.warning("could not save the restored listener address")
+                if await self.start_listener():
+                    problem += (f" The listener stays on {previous['host']}:"
+                                f"{previous['port']}.")
+                    self.window.statusBar().showMessage(problem, 15000)
+                if dialog:
+                    dialog.show_error(problem)
+            elif not ok and dialog:
                 dialog.show_error(self.window.banner.text())
         else:
             self._set_state("listening")

@@ -353,7 +353,11 @@ class SettingsDialog(QDialog):
 
     def _update_remote_warning(self, *_):
         unsigned = self._unsigned_routes()
-        if self._is_remote() and unsigned:
+        host = self.host.text().strip()
+        if host and not _looks_like_address(host):
+            self.remote_warning.setText(f"'{host}' is not an address: use 127.0.0.1 for this "
+                                        f"machine only, or 0.0.0.0 for every network.")
+        elif self._is_remote() and unsigned:
             self.remote_warning.setText(
                 f"Warning: {self.host.text().strip()} accepts deliveries from other machines, "
                 f"and {', '.join(unsigned)} has no secret, so anyone who can reach this port "
@@ -367,6 +371,9 @@ class SettingsDialog(QDialog):
         host = self.host.text().strip()
         if not host:
             return "Enter an address to listen on, e.g. 127.0.0.1."
+        if not _looks_like_address(host):
+            return (f"'{host}' is not an address; enter an IP address of this machine, such as "
+                    f"127.0.0.1 (this machine only) or 0.0.0.0 (every network it is on).")
         paths = [r.path for r in self._routes]
         if len(set(paths)) != len(paths):
             return "Two routes have the same path; give each route its own path."
@@ -415,3 +422,16 @@ class SettingsDialog(QDialog):
 
 class KEEP_FROM(str):
     """A secret change meaning: copy the secret stored under another path (a renamed route)."""
+
+
+def _looks_like_address(host: str) -> bool:
+    """An IP address or a plausible host name (whether it is this machine's is for the bind
+    to say)."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return bool(re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", host))

@@ -183,3 +183,19 @@ def test_a_route_whose_secret_was_lost_refuses_instead_of_accepting_unverified(
 
     required, banner = run(qapp, ["--port", "0"], secret_removed)
     assert required is False and "needs its secret" not in banner
+
+
+def test_a_new_address_that_cannot_be_bound_keeps_the_old_one_running_and_saved(qapp):
+    async def scenario(c: AppController):
+        old = c.listener.port
+        new = load_settings()
+        new.host, new.port = "192.0.2.1", old      # TEST-NET: not this machine's address
+        await c.apply_settings(new, {}, None)
+        status, _ = await post(f"http://127.0.0.1:{old}/compassdefect", b'{"content": {}}')
+        return old, c.listener.running, c.listener.port, status, c.window.statusBar().currentMessage()
+
+    old, running, port, status, message = run(qapp, ["--port", "0"], scenario)
+    assert running and port == old and status == 200
+    assert "192.0.2.1" in message and f"stays on 127.0.0.1:{old}" in message
+    saved = load_settings()
+    assert (saved.host, saved.port) == ("127.0.0.1", old)

@@ -77,3 +77,15 @@ def test_duplicate_paths_are_refused_with_a_sentence(qtbot):
     d.path.textEdited.emit("/compassdefect")
     assert not d._apply()
     assert "same path" in d.error.text()
+
+
+def test_an_address_that_is_not_one_is_refused_before_anything_changes(qtbot):
+    d, applied = _dialog(qtbot)
+    d.host.setText("not an address!")
+    assert "is not an address" in d.remote_warning.text()
+    assert "other machines" not in d.remote_warning.text()
+    assert not d._apply() and not applied
+    assert "'not an address!' is not an address" in d.error.text()
+    for good in ("0.0.0.0", "::1", "[::]", "my-host.example", "localhost"):
+        d.host.setText(good)
+        assert "not an address" not in d.remote_warning.text(), good
