@@ -65,6 +65,8 @@ class AppController(QObject):
         self.bridge.delivery_received.connect(self._delivery)
         self.bridge.problem_changed.connect(self._store_problem)
         self.bridge.scheme_learned.connect(self._scheme_learned)
+        self.bridge.delivery_refused.connect(
+            lambda text: self.tray.raise_problem("Delivery refused: too large", text))
         self.tray.show_window_requested.connect(self.window.show_delivery_id)
         self.tray.toggle_listener_requested.connect(lambda: self.spawn(self.toggle_listener()))
         self.tray.send_test_requested.connect(lambda: self.spawn(self.send_test()))

@@ -140,8 +140,9 @@ def verify(body: bytes, headers: list[tuple[str, str]] | dict[str, str], secret:
     if fixed:
         candidates = [(n, v) for n, v in items if n.lower() == fixed.lower()]
         if not any(v.strip() for _, v in candidates):
+            what = f"the {fixed} header is empty" if candidates else f"no {fixed} header"
             return Verdict(Outcome.MISSING, header=fixed,
-                           detail=f"signature missing: no {fixed} header; set the WebhookConfig's "
+                           detail=f"signature missing: {what}; set the WebhookConfig's "
                                   f"Secret to the secret of {route_name} in Compass Listener")
     else:
         candidates = [(n, v) for n, v in items if n.lower() not in _NOT_SIGNATURE]

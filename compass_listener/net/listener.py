@@ -61,6 +61,7 @@ class Listener:
         self._delivery_subscribers: list[Callable[[Delivery], None]] = []
         self._learn_subscribers: list[Callable[[Route], None]] = []
         self._problem_subscribers: list[Callable[[str], None]] = []
+        self._refusal_subscribers: list[Callable[[str], None]] = []
         self._runner: web.ServerRunner | None = None
         self._reading: set[asyncio.Task] = set()     # bodies still arriving
         self._site: web.TCPSite | None = None
@@ -83,6 +84,10 @@ class Listener:
 
     def on_scheme_learned(self, callback: Callable[[Route], None]) -> None:
         self._learn_subscribers.append(callback)
+
+    def on_refusal(self, callback: Callable[[str], None]) -> None:
+        """Called with a sentence for a delivery refused without being stored (too large)."""
+        self._refusal_subscribers.append(callback)
 
     def on_problem(self, callback: Callable[[str], None]) -> None:
         """Called with a sentence when something goes wrong ("" when it is fixed again)."""
@@ -185,8 +190,15 @@ class Listener:
             return _json(400, "the connection was closed before the body was complete")
         if body is None:
             self.stats.rejected += 1
-            return _json(413, f"the body is larger than this listener's limit of "
-                              f"{self.body_limit} bytes; raise the limit in Settings")
+            # Not stored (it is not held in memory), so say so where the user looks.
+            message = (f"the body is larger than this listener's limit of {self.body_limit} "
+                       f"bytes; raise the limit in Settings")
+            log.warning("refused a delivery on %s from %s: %s", route.path,
+                        request.remote or "?", message)
+            for callback in self._refusal_subscribers:
+                _safely(callback, f"Refused a delivery on {route.path} from "
+                                  f"{request.remote or 'unknown'}: {message}.")
+            return _json(413, message)
 
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
         verdict = verify(body, headers, self.secret_for(route.path), route.scheme, route.path,

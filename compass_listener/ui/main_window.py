@@ -254,8 +254,10 @@ class MainWindow(QMainWindow):
             text += f" · {self.session_rejected} rejected"
         self.counts_label.setText(text)
         # The model holds every matching row (read a page at a time): its size is the count.
-        self.shown_label.setText(f"{self.model.rowCount()} match" if self.model.filter_text
-                                 else "")
+        matching = self.model.rowCount()
+        self.shown_label.setText(
+            "" if not self.model.filter_text else "no match" if not matching
+            else "1 match" if matching == 1 else f"{matching} matches")
 
     # ---- selection and filter ------------------------------------------------------------
     def _apply_filter(self) -> None:

@@ -199,3 +199,18 @@ def test_a_new_address_that_cannot_be_bound_keeps_the_old_one_running_and_saved(
     assert "192.0.2.1" in message and f"stays on 127.0.0.1:{old}" in message
     saved = load_settings()
     assert (saved.host, saved.port) == ("127.0.0.1", old)
+
+
+def test_a_delivery_over_the_body_limit_is_told_to_the_user_though_not_stored(qapp):
+    async def scenario(c: AppController):
+        notices = []
+        c.tray.notice_raised.connect(notices.append)
+        c.listener.body_limit = 1000
+        status, reply = await post(c.listener.urls[0], b"x" * 5000)
+        await asyncio.sleep(0.05)
+        return status, reply["message"], [n.message for n in notices], c.store.count()
+
+    status, message, notices, stored = run(qapp, ["--port", "0"], scenario)
+    assert status == 413 and "limit of 1000 bytes" in message and stored == 0
+    assert any("Refused a delivery on /compassdefect" in n and "limit of 1000" in n
+               for n in notices), notices

@@ -136,7 +136,7 @@ def test_fixed_header_absent_or_empty_is_missing():
     empty = {"X-Compass-Signature": "  "}
     verdict = verify(BODY, empty, SECRET, scheme, route_path="/compassdefect")
     assert verdict.outcome is Outcome.MISSING
-    assert "no X-Compass-Signature header" in verdict.detail
+    assert "the X-Compass-Signature header is empty" in verdict.detail
 
 
 def test_fixed_encoding_rejects_the_other_encoding():
@@ -190,3 +190,12 @@ def test_property_signed_bodies_verify_and_altered_ones_do_not(body, secret, alg
     altered[index] ^= 0x01
     outcome = verify(bytes(altered), {"X-Compass-Signature": value}, secret, scheme).outcome
     assert outcome is Outcome.INVALID
+
+
+def test_an_empty_fixed_header_is_called_empty_not_absent():
+    scheme = Scheme(header="X-Compass-Signature")
+    empty = verify(b"{}", [("X-Compass-Signature", "  ")], "s", scheme, "/compassdefect")
+    absent = verify(b"{}", [], "s", scheme, "/compassdefect")
+    assert empty.outcome is absent.outcome is Outcome.MISSING
+    assert "the X-Compass-Signature header is empty" in empty.detail
+    assert "no X-Compass-Signature header" in absent.detail
