@@ -38,6 +38,31 @@ class CommandError(Exception):
     """A command that failed for a reason the user can act on (exit code 1)."""
 
 
+def port_number(text: str) -> int:
+    """argparse type for --port: a whole number from 0 (any free port) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port; give a number from 1 to 65535 (or 0 for any free port)")
+    return value
+
+
+def folder_problem(exc: OSError) -> str:
+    """One sentence for a data, settings or log folder that cannot be made or used."""
+    folder = exc.filename or "the data folder"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return (f"{folder} (or a folder above it) is a file, not a folder; give --data-dir "
+                f"a folder, or move the file away")
+    if isinstance(exc, FileNotFoundError):
+        return (f"the folder {folder} cannot be created there; give --data-dir a folder "
+                f"you can write to")
+    return (f"the folder {folder} cannot be used ({exc.strerror or exc}); make it writable, "
+            f"or give --data-dir a folder you can write to")
+
+
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         # No abbreviations: `--secret VALUE` would pass as `--secret-env VALUE`, and the
@@ -68,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VAR",
         help="GUI: use the secret in environment variable VAR for routes that have none stored",
     )
-    parser.add_argument("--port", type=int, help="GUI: listen on this port for this session")
+    parser.add_argument("--port", type=port_number,
+                        help="GUI: listen on this port for this session")
     parser.add_argument("--host", help="GUI: listen on this address for this session")
     parser.add_argument(
         "--quit-after",
@@ -96,7 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         from compass_listener.app.gui import run_gui
 
         func = run_gui
-    paths.setup_logging(console=func is not None and args.command is not None)
+    try:
+        # The folders first: a file given as --data-dir, or a folder that cannot be made,
+        # is one sentence here rather than a traceback from wherever it is first used.
+        paths.data_dir()
+        paths.config_dir()
+        paths.setup_logging(console=func is not None and args.command is not None)
+    except OSError as exc:
+        print(f"compass-listener: {folder_problem(exc)}", file=sys.stderr)
+        return 1
     try:
         result = func(args)
         if inspect.iscoroutine(result):
@@ -111,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a bug: one sentence for the user, the traceback for the log
-        logging.getLogger("compass_listener").exception("unhandled error")
-        print(f"compass-listener: unexpected error ({type(exc).__name__}: {exc}); "
-              f"the traceback is in {paths.log_file()}", file=sys.stderr)
+        log = paths.active_log_file()
+        if log is not None:
+            logging.getLogger("compass_listener").exception("unhandled error")
+        where = (f"the traceback is in {log}" if log is not None else
+                 "no log file could be written, so the traceback was not kept")
+        print(f"compass-listener: unexpected error ({type(exc).__name__}: {exc}); {where}",
+              file=sys.stderr)
         return 1

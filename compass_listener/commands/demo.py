@@ -26,6 +26,8 @@ WRONG_SECRET = "not-the-route-secret"   # every 4th delivery is signed with it o
 
 
 def register(subparsers) -> None:
+    from compass_listener.cli import port_number
+
     parser = subparsers.add_parser(
         "demo", help="run a fake Compass REST server and deliver sample webhooks to the listener",
         description="Start a fake HCL Compass REST server (self-signed TLS) with webhook configs "
@@ -36,7 +38,7 @@ def register(subparsers) -> None:
     parser.add_argument("--secret-env", metavar="VAR",
                         help="sign deliveries with the route secret in environment variable VAR")
     parser.add_argument("--host", default="127.0.0.1", help="fake server address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8190,
+    parser.add_argument("--port", type=port_number, default=8190,
                         help="fake server port (default 8190, Compass's own; 0 picks a free one)")
     parser.add_argument("--interval", type=float, default=5.0, metavar="SECONDS",
                         help="seconds between deliveries (default 5)")

@@ -24,6 +24,8 @@ from compass_listener.core.text import json_line, one_line
 
 
 def register(subparsers) -> None:
+    from compass_listener.cli import port_number
+
     # SUPPRESS: options left out here keep the value given before the sub-command
     # (`compass-listener --port 9000 listen` works too).
     parser = subparsers.add_parser(
@@ -33,7 +35,7 @@ def register(subparsers) -> None:
         argument_default=argparse.SUPPRESS)
     parser.add_argument("--host", help="address to listen on (default: from settings, "
                                        "127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on; 0 picks a free one "
+    parser.add_argument("--port", type=port_number, help="port to listen on; 0 picks a free one "
                                                  "(default: from settings, 8080)")
     parser.add_argument("--route", action="append", metavar="PATH[:LABEL]",
                         help="serve this route instead of the configured ones (repeatable)")

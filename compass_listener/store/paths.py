@@ -78,18 +78,41 @@ class _PrivateLogHandler(logging.handlers.RotatingFileHandler):
         return super()._open()
 
 
+_active_log: Path | None = None
+
+
+def active_log_file() -> Path | None:
+    """The log file that setup_logging opened; None when it could not be written."""
+    return _active_log
+
+
+class _NoTracebacks(logging.Formatter):
+    # Without a log file records go to stderr: one line each, tracebacks left out.
+    def formatException(self, ei) -> str:
+        return ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = ""
+        return super().format(record)
+
+
 def setup_logging(console: bool = False, level: int = logging.INFO) -> None:
     """Send log records to a rotating file (tracebacks included); warnings also to stderr."""
     root = logging.getLogger("compass_listener")
     if any(getattr(h, "_compass_listener", False) for h in root.handlers):
         return
+    global _active_log
     root.setLevel(level)
+    text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     try:
+        path = log_file()
         handler: logging.Handler = _PrivateLogHandler(
-            log_file(), maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(text))
+        _active_log = path
     except OSError:
         handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_NoTracebacks(text))
     handler._compass_listener = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.propagate = False

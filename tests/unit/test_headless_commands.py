@@ -94,8 +94,6 @@ def test_route_options_reuse_what_settings_know(home):
 @pytest.mark.parametrize("argv,fragment", [
     (["--route", "/a", "--route", "a/"], "twice"),
     (["--route", ":Label"], "no path"),
-    (["--port", "-1"], "not a port"),
-    (["--port", "65536"], "not a port"),
     (["--secret-env", "EMPTY_VAR"], "EMPTY_VAR"),
     (["--host", "0.0.0.0"], "--allow-unsigned"),
     (["--host", "192.0.2.10"], "/compassdefect"),
@@ -104,6 +102,14 @@ def test_usage_errors(argv, fragment, monkeypatch):
     monkeypatch.setenv("EMPTY_VAR", "")
     with pytest.raises(cli.UsageError, match=fragment):
         _plan("listen", *argv)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "8o80"])
+def test_ports_outside_0_to_65535_are_refused_by_the_parser(port, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        _plan("listen", "--port", port)
+    assert exit_.value.code == 2
+    assert f"'{port}' is not a port" in capsys.readouterr().err
 
 
 def test_beyond_loopback_needs_a_secret_or_an_explicit_yes(monkeypatch):
