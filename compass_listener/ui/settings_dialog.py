@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
-    QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox,
+    QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QTabWidget,
+    QVBoxLayout, QWidget,
 )
 
 from compass_listener.core.routes import POLICY_FLAG, POLICY_REJECT, Route, normalise_path
@@ -99,9 +100,10 @@ class SettingsDialog(QDialog):
         self.learned.setWordWrap(True)
         self.forget_button = QPushButton("&Forget what was learned")
         self.forget_button.clicked.connect(self._forget_learned)
-        learned_row = QHBoxLayout()
-        learned_row.addWidget(self.learned, 1)
-        learned_row.addWidget(self.forget_button)
+        # The text on its own line (it can be long), the button under it.
+        learned_row = QVBoxLayout()
+        learned_row.addWidget(self.learned)
+        learned_row.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignLeft)
         form = QFormLayout()
         form.addRow("Pa&th:", self.path)
         form.addRow("&Label:", self.label)
@@ -158,7 +160,8 @@ class SettingsDialog(QDialog):
         self.notifications = QCheckBox("Show &notifications for deliveries")
         self.notifications.setChecked(settings.notifications)
         self.start_at_login = QCheckBox("Start at &login (minimized to the tray)")
-        self.start_at_login.setVisible(start_at_login is not None)
+        self._login_supported = start_at_login is not None
+        self.start_at_login.setVisible(self._login_supported)
         self.start_at_login.setChecked(bool(start_at_login))
         self.keyring_note = QLabel(keyring_note)
         self.keyring_note.setTextFormat(Qt.TextFormat.PlainText)
@@ -177,16 +180,24 @@ class SettingsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self._apply)
 
+        # Three tabs (Ctrl+Tab moves between them): all in one column was taller than an
+        # 800-pixel screen.
+        self.tabs = QTabWidget()
+        for title, widgets in (
+                ("Listener", [listener_box, self.notifications, self.start_at_login]),
+                ("Routes and secrets", [routes_box, self.keyring_note]),
+                ("History", [history_box])):
+            page = QWidget()
+            page_layout = QVBoxLayout(page)
+            for widget in widgets:
+                page_layout.addWidget(widget, 1 if widget is routes_box else 0)
+            page_layout.addStretch(0 if routes_box in widgets else 1)
+            self.tabs.addTab(page, title)
         layout = QVBoxLayout(self)
-        layout.addWidget(listener_box)
-        layout.addWidget(routes_box, 1)
-        layout.addWidget(history_box)
-        layout.addWidget(self.notifications)
-        layout.addWidget(self.start_at_login)
-        layout.addWidget(self.keyring_note)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
-        self.resize(720, 640)
+        self.resize(720, 560)
 
         self.host.textChanged.connect(self._update_remote_warning)
         self.allow_unsigned.toggled.connect(self._update_remote_warning)
@@ -215,7 +226,8 @@ class SettingsDialog(QDialog):
     def _fill_route_list(self) -> None:
         """Refresh the list's texts without re-selecting (which would reload the form and
         wipe a secret being typed)."""
-        texts = [f"{r.path} — {r.label} ({self._secret_state(r)})" for r in self._routes]
+        # Two short lines per route, so the list needs no horizontal scrolling.
+        texts = [f"{r.path} — {r.label}\n    {self._secret_state(r)}" for r in self._routes]
         if self.route_list.count() == len(texts):
             for row, text in enumerate(texts):
                 self.route_list.item(row).setText(text)
@@ -404,7 +416,7 @@ class SettingsDialog(QDialog):
         self.error.setText("")
         changes = dict(self._secret_changes)
         self._secret_changes.clear()
-        login = self.start_at_login.isChecked() if self.start_at_login.isVisible() else None
+        login = self.start_at_login.isChecked() if self._login_supported else None
         self._settings = result
         self.applied.emit(result, changes, login)
         return True
