@@ -123,7 +123,7 @@ class DetailPane(QWidget):
         row.addStretch(1)
         row.addWidget(self.load_full_button)
         fl.addLayout(row)
-        self.tabs.addTab(fields_page, "&Fields")
+        self.tabs.addTab(fields_page, "F&ields")
 
         self.body_tabs = QTabWidget()
         self.pretty = _text_view()
@@ -135,17 +135,17 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.body_tabs, "&Body")
 
         self.headers = _table(["Header", "Value"])
-        self.reveal = QCheckBox("&Reveal secret-looking header values")
+        self.reveal = QCheckBox("Reveal secret-loo&king header values")
         self.reveal.toggled.connect(lambda _=None: self._fill_headers())
         headers_page = QWidget()
         hl = QVBoxLayout(headers_page)
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(self.headers)
         hl.addWidget(self.reveal)
-        self.tabs.addTab(headers_page, "&Headers")
+        self.tabs.addTab(headers_page, "He&aders")
 
         self.reply = _text_view()
-        self.tabs.addTab(self.reply, "Our &reply")
+        self.tabs.addTab(self.reply, "Our repl&y")
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)

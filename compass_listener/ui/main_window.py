@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.banner_box.hide()
 
         top = QHBoxLayout()
-        filter_label = QLabel("&Filter:")
+        filter_label = QLabel("Filte&r:")
         filter_label.setBuddy(self.filter_edit)
         top.addWidget(filter_label)
         top.addWidget(self.filter_edit, 1)
