@@ -63,6 +63,36 @@ def folder_problem(exc: OSError) -> str:
             f"or give --data-dir a folder you can write to")
 
 
+def _remembered(base: type[argparse.Action]) -> type[argparse.Action]:
+    """An action that also notes its option in namespace.gui_options: the GUI-only options
+    given before a sub-command are refused, not silently ignored."""
+
+    class Action(base):  # type: ignore[misc, valid-type]
+        def __call__(self, parser, namespace, values, option_string=None):
+            super().__call__(parser, namespace, values, option_string)
+            namespace.gui_options = [*getattr(namespace, "gui_options", []), option_string]
+
+    return Action
+
+
+_GuiValue = _remembered(argparse._StoreAction)
+_GuiFlag = _remembered(argparse._StoreTrueAction)
+
+
+def gui_options_problem(parser: argparse.ArgumentParser, args) -> str | None:
+    """The sentence refusing a GUI-only option given with a sub-command, or None."""
+    given = getattr(args, "gui_options", [])
+    if not args.command or not given:
+        return None
+    option = given[0]
+    own = parser.sub_commands[args.command]._option_string_actions  # type: ignore[attr-defined]
+    if option in own:
+        return (f"{option} before `{args.command}` is the window's option; put it after the "
+                f"sub-command: compass-listener {args.command} {option} ...")
+    return (f"{option} is an option of the window only; `compass-listener {args.command}` "
+            f"does not take it, leave it out")
+
+
 class _Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         # No abbreviations: `--secret VALUE` would pass as `--secret-env VALUE`, and the
@@ -87,32 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the history, settings and logs in DIR "
         "(default: the platform's user directories, or $COMPASS_LISTENER_HOME)",
     )
-    parser.add_argument("--minimized", action="store_true", help="start the GUI in the tray")
+    parser.add_argument("--minimized", action=_GuiFlag, help="start the GUI in the tray")
+    # The options below are the window's; a sub-command given with them is a usage error.
     parser.add_argument(
         "--secret-env",
+        action=_GuiValue,
         metavar="VAR",
         help="GUI: use the secret in environment variable VAR for routes that have none stored",
     )
-    parser.add_argument("--port", type=port_number,
+    parser.add_argument("--port", type=port_number, action=_GuiValue,
                         help="GUI: listen on this port for this session")
-    parser.add_argument("--host", help="GUI: listen on this address for this session")
+    parser.add_argument("--host", action=_GuiValue,
+                        help="GUI: listen on this address for this session")
     parser.add_argument(
         "--quit-after",
+        action=_GuiValue,
         type=float,
         metavar="SECONDS",
         help=argparse.SUPPRESS,  # for smoke tests of the GUI and the frozen bundle
     )
-    parser.add_argument("--allow-unsigned", action="store_true",
-                        help="allow binding beyond loopback while a route has no secret")
+    parser.add_argument("--allow-unsigned", action=_GuiFlag,
+                        help="GUI: allow binding beyond loopback while a route has no secret")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"compass_listener.commands.{name}").register(sub)
+    parser.sub_commands = sub.choices  # type: ignore[attr-defined]
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = gui_options_problem(parser, args)
+    if problem:
+        print(f"compass-listener: {problem}", file=sys.stderr)
+        return 2
     from compass_listener.store import paths
 
     if args.data_dir:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import ipaddress
 import os
 import signal
@@ -26,8 +27,8 @@ from compass_listener.core.text import json_line, one_line
 def register(subparsers) -> None:
     from compass_listener.cli import port_number
 
-    # SUPPRESS: options left out here keep the value given before the sub-command
-    # (`compass-listener --port 9000 listen` works too).
+    # SUPPRESS: an option left out here is absent, so plan() falls back to the settings
+    # file. (The window's --port etc. before `listen` are refused by cli.main.)
     parser = subparsers.add_parser(
         "listen", help="run the listener without a window",
         description="Receive Compass deliveries without a window: verify, store and print "
@@ -278,6 +279,13 @@ async def _serve(args, job: Plan) -> int:
         try:
             await listener.start(job.host, job.port, **_tls(job))
         except ListenerError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, OSError) and cause.errno == errno.EADDRINUSE:
+                # The listener's own text points at Settings, which `listen` does not read
+                # for a port given on its command line; here the fix is an option.
+                raise CommandError(f"port {job.port} on {job.host} is already in use by "
+                                   f"another program; choose another one with --port (0 "
+                                   f"picks a free one), or stop that program") from None
             raise CommandError(str(exc)) from None
         print("listening on " + " ".join(listener.urls), flush=True)
         if keeper.policy().active:

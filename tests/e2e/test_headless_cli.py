@@ -324,7 +324,7 @@ def test_empty_history(home):
 
 
 USAGE_ERRORS = [
-    (["listen", "--port", "70000"], "--port 70000"),
+    (["listen", "--port", "70000"], "'70000' is not a port"),
     (["listen", "--host", "0.0.0.0"], "--allow-unsigned"),
     (["listen", "--secret-env", "NOT_SET_ANYWHERE"], "NOT_SET_ANYWHERE"),
     (["listen", "--route", ":Label"], "no path"),
@@ -372,6 +372,8 @@ def test_listen_on_a_port_in_use_is_one_sentence_and_exit_1(home):
     assert done.returncode == 1
     assert done.stderr.startswith("compass-listener: port ")
     assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    # `listen` has no Settings window: the fix is its option.
+    assert "with --port" in done.stderr and "Settings" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
 
 

@@ -73,10 +73,29 @@ def test_settings_then_options(home):
     assert (job.host, job.port) == ("127.0.0.1", 0)
 
 
-def test_options_before_the_sub_command_also_count():
-    job = _plan("--port", "9200", "--host", "127.0.0.3", "listen")
+@pytest.mark.parametrize("argv,hint", [
+    (["--port", "9200", "listen"], "put it after the sub-command: compass-listener listen --port"),
+    (["--host", "127.0.0.3", "listen", "--port", "0"], "compass-listener listen --host"),
+    (["--secret-env", "HOOK", "listen"], "compass-listener listen --secret-env"),
+    (["--allow-unsigned", "listen"], "compass-listener listen --allow-unsigned"),
+    (["--minimized", "listen"], "`compass-listener listen` does not take it"),
+    (["--port", "0", "events"], "`compass-listener events` does not take it"),
+    (["--quit-after", "1", "export"], "`compass-listener export` does not take it"),
+    (["--host", "127.0.0.1", "demo"], "compass-listener demo --host"),
+])
+def test_window_options_before_a_sub_command_are_usage_errors(argv, hint, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"compass-listener: {argv[0]} ") and hint in err
+    assert len(err.splitlines()) == 1
+
+
+def test_options_after_listen_still_count():
+    job = _plan("listen", "--port", "9200", "--host", "127.0.0.3")
     assert (job.host, job.port) == ("127.0.0.3", 9200)
-    assert _plan("--port", "9200", "listen", "--port", "9300").port == 9300
+    args = cli.build_parser().parse_args(["--port", "9300", "--minimized"])
+    assert (args.port, args.minimized, cli.gui_options_problem(cli.build_parser(), args)) == (
+        9300, True, None)
 
 
 def test_route_options_reuse_what_settings_know(home):
