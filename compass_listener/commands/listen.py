@@ -1,7 +1,8 @@
 """`compass-listener listen`: the webhook listener without a window, on a plain asyncio loop.
 
 Same Listener, same history file as the GUI. The first line on stdout says where it listens
-("listening on URL ..."), then one line per delivery (human, or JSON with --json). Ctrl-C
+("listening on URL ...", or with --json {"event": "listening", "urls": [...]}, so that every
+stdout line is JSON), then one line per delivery (human, or JSON with --json). Ctrl-C
 or SIGTERM stop it cleanly: the listener finishes the deliveries in flight, the store
 commits every queued write, and the exit code is 0.
 """
@@ -43,8 +44,9 @@ def register(subparsers) -> None:
     parser.add_argument("--secret-env", metavar="VAR",
                         help="take the secret of every route from environment variable VAR "
                              "(instead of the keyring)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per "
-                                                            "delivery")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per line: first "
+                             '{"event": "listening", "urls": [...]}, then one per delivery')
     parser.add_argument("--allow-unsigned", action="store_true",
                         help="allow listening beyond loopback while a route has no secret")
     parser.add_argument("--tls-cert", metavar="FILE",
@@ -287,7 +289,10 @@ async def _serve(args, job: Plan) -> int:
                                    f"another program; choose another one with --port (0 "
                                    f"picks a free one), or stop that program") from None
             raise CommandError(str(exc)) from None
-        print("listening on " + " ".join(listener.urls), flush=True)
+        if as_json:
+            print(json_line({"event": "listening", "urls": listener.urls}), flush=True)
+        else:
+            print("listening on " + " ".join(listener.urls), flush=True)
         if keeper.policy().active:
             print(f"compass-listener: note: keeping {keeper.policy().describe()} of history; "
                   f"older deliveries are deleted (export them with `compass-listener export`)",

@@ -28,6 +28,17 @@ from compass_listener.store.settings import Settings, load_settings, save_settin
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-secret-\u00e9"
 LISTENING = re.compile(r"^listening on (http://127\.0\.0\.1:(\d+)/\S*)")
+LISTENING_URL = re.compile(r"^(http://127\.0\.0\.1:(\d+)/\S*)$")
+
+
+def listening_match(line: str) -> "re.Match | None":
+    """The URL and port in listen's first line: plain text, or JSON with --json."""
+    if line.startswith("{"):
+        document = json.loads(line)
+        if document.get("event") != "listening":
+            return None
+        return LISTENING_URL.match(document["urls"][0])
+    return LISTENING.match(line)
 JSON_KEYS = {"time", "route", "record_type", "record_id", "state", "headline", "signature",
              "duplicate", "status"}
 
@@ -67,7 +78,7 @@ class ListenProcess:
         threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr, False),
                          daemon=True).start()
         first = self.next_line(20)
-        match = LISTENING.match(first or "")
+        match = listening_match(first or "")
         assert match, f"no listening line: {first!r}; stderr: {''.join(self.stderr)}"
         self.url, self.port = match.group(1), int(match.group(2))
 
@@ -176,6 +187,24 @@ def _free_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+def test_listen_json_prints_only_json_lines_the_first_says_where(home, start_listen):
+    listen = start_listen("--secret-env", "HOOK_SECRET", "--json")
+    first = json.loads(listen.stdout[0])
+    assert first == {"event": "listening",
+                     "urls": [f"http://127.0.0.1:{listen.port}/compassdefect"]}
+    assert listen.send_test("--secret-env", "HOOK_SECRET", "--count", "2").returncode == 0
+    listen.delivery_lines(2)
+    assert listen.stop() == 0
+    time.sleep(0.2)             # let the pump thread read the rest
+    documents = [json.loads(line) for line in listen.stdout]
+    assert len(documents) == 3 and all(JSON_KEYS <= set(d) for d in documents[1:])
+
+
+def test_listen_without_json_says_where_in_words(home, start_listen):
+    listen = start_listen("--secret-env", "HOOK_SECRET")
+    assert listen.stdout[0] == f"listening on http://127.0.0.1:{listen.port}/compassdefect\n"
 
 
 def test_signed_deliveries_through_the_headless_listener(home, start_listen):

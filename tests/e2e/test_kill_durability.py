@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "kill-test-secret"
 TOTAL = 2000
 CONCURRENCY = 50
-LISTENING = re.compile(r"^listening on http://127\.0\.0\.1:(\d+)/")
+LISTENING = re.compile(r'^\{"event": "listening", "urls": \["http://127\.0\.0\.1:(\d+)/')  # --json
 # (host, seed): three kill moments per host.
 RUNS = [(host, seed) for host in ("gui", "listen") for seed in (1, 2, 3)]
 

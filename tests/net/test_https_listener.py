@@ -191,9 +191,12 @@ async def test_listen_command_serves_https_and_prints_the_url(tmp_path, files):
         text=True)
     try:
         first = proc.stdout.readline()
-        match = re.match(r"^listening on (https://127\.0\.0\.1:\d+/compassdefect)$", first.strip())
-        assert match, (first, proc.stderr.read() if proc.poll() is not None else "")
-        url = match.group(1)
+        assert first.startswith("{"), (first, proc.stderr.read() if proc.poll() is not None else "")
+        listening = json.loads(first)       # --json: the first line is JSON as well
+        assert listening["event"] == "listening"
+        match = re.match(r"^https://127\.0\.0\.1:\d+/compassdefect$", listening["urls"][0])
+        assert match, first
+        url = match.group(0)
         body = sample_body(url, seed=3)
         connector = aiohttp.TCPConnector(ssl=verifying_client(cert))
         async with aiohttp.ClientSession(connector=connector) as session:

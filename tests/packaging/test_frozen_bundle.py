@@ -119,9 +119,11 @@ def test_listen_stores_a_signed_delivery(bundle, tmp_path):
     threading.Thread(target=_lines, args=(proc.stdout, out), daemon=True).start()
     try:
         first = _next_line(out, 120)
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+/compassdefect)", first)
+        listening = json.loads(first)       # --json: the first line is JSON as well
+        assert listening["event"] == "listening", first
+        match = re.fullmatch(r"http://127\.0\.0\.1:\d+/compassdefect", listening["urls"][0])
         assert match, first
-        status, reply = _signed_post(match.group(1), _delivery())
+        status, reply = _signed_post(match.group(0), _delivery())
         assert status == 200 and reply == {"message": "Payload received successfully"}
         printed = json.loads(_next_line(out, 30))
         assert printed["record_id"] == "SAMPL00000042" and printed["signature"] == "valid"
