@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from datetime import datetime
 
@@ -56,23 +57,27 @@ def run(args) -> int:
     from compass_listener.cli import CommandError, UsageError
     from compass_listener.core.routes import normalise_path
     from compass_listener.store import paths
-    from compass_listener.store.events import EventStore, StoreError
+    from compass_listener.store.events import EventStore, StoreError, read_problem
 
     if args.limit < 1:
         raise UsageError(f"--limit {args.limit} shows nothing; give 1 or more")
     route = normalise_path(args.route) if args.route else None
     where = f" on route {route}" if route else ""
     database = paths.database_file()
-    if not database.exists():        # do not create an empty history just to list it
+    # Never create, change or move the history just to list it (a damaged one is the
+    # listener's to move aside): read-only, and an empty file has nothing yet.
+    if not database.exists() or database.stat().st_size == 0:
         return _nothing(args, where, database)
     store = EventStore(database)
     try:
-        store.open()
+        store.open(read_only=True)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     try:
         deliveries = store.summaries(limit=args.limit, route=route)
         total = store.count(route=route)
+    except sqlite3.Error as exc:        # damage past what opening checks (a big history)
+        raise CommandError(read_problem(database, exc)) from None
     finally:
         store.close()
     if not deliveries:

@@ -197,6 +197,50 @@ def is_corrupt(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can neither change nor create the history, for commands that
+    only read. First read-write without create and query_only: SQLite then removes the
+    -wal and -shm it makes for a WAL file when the connection closes. Where the file or
+    its folder cannot be written, SQLite's read-only mode (`file:...?mode=ro`)."""
+    uri = Path(path).resolve().as_uri()
+    conn = None
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=30, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute("PRAGMA query_only=ON")
+        conn.execute("PRAGMA user_version").fetchone()     # the first read opens the WAL
+        return conn
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        if is_corrupt(exc):
+            raise
+    return sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30, isolation_level=None,
+                           check_same_thread=False)
+
+
+def damaged_message(path: Path, exc: Exception) -> str:
+    """For commands that only read: they never move a damaged history aside themselves."""
+    return (f"the history {path} is damaged ({exc}); start Compass Listener or "
+            f"`compass-listener listen` to move it aside and start a fresh one")
+
+
+def read_problem(path: Path, exc: sqlite3.Error) -> str:
+    """Why a read-only connection (`file:...?mode=ro`) could not read the history."""
+    if is_corrupt(exc):
+        return damaged_message(path, exc)
+    folder = Path(path).parent
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_CANTOPEN" and path.exists() \
+            and not os.access(folder, os.W_OK):
+        # A WAL history is read through its -shm index, which SQLite must create.
+        return (f"the history {path} cannot be read because its folder {folder} is "
+                f"read-only and SQLite must create {path.name}-shm beside it; make the "
+                f"folder writable, or copy the history to a writable folder and use "
+                f"--data-dir there")
+    return (f"the history {path} cannot be read ({exc}); check that you may read it and "
+            f"its folder")
+
+
 def _row_to_delivery(row: sqlite3.Row, full: bool) -> Delivery:
     return Delivery(
         id=row["id"], received_at=row["received_at"], route=row["route"],
@@ -229,8 +273,14 @@ class EventStore:
         self.last_write_at: float = 0.0     # monotonic; retention waits for a quiet moment
 
     # ---- opening -------------------------------------------------------------------------
-    def open(self) -> OpenReport:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def open(self, read_only: bool = False) -> OpenReport:
+        """Open for the listener (create, migrate, move a damaged file aside), or with
+        read_only for commands that only read: those never create, change or move a file,
+        and a damaged history is a StoreError that says so."""
+        if read_only:
+            self._open_read_only()
+            return self.report
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             conn = self._open_checked()
         except sqlite3.Error as exc:
@@ -258,6 +308,32 @@ class EventStore:
                                               name="event-store-checkpointer", daemon=True)
         self._checkpointer.start()
         return self.report
+
+    def _open_read_only(self) -> None:
+        try:
+            conn = connect_read_only(self.path)
+        except sqlite3.Error as exc:
+            raise StoreError(read_problem(self.path, exc)) from exc
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"the history {self.path} was written by a newer version of Compass "
+                    f"Listener (history format {version}, this version reads up to "
+                    f"{SCHEMA_VERSION}); install the newer version again")
+            if self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+                if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    raise sqlite3.DatabaseError("quick_check failed")
+            conn.execute("SELECT id FROM deliveries ORDER BY id DESC LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(read_problem(self.path, exc)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        conn.row_factory = sqlite3.Row
+        self._read = conn
 
     def _checkpoint_loop(self) -> None:
         wal = self.path.with_name(self.path.name + "-wal")

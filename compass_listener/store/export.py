@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from compass_listener.core import export_format
-from compass_listener.store.events import SCHEMA_VERSION, _ALL_COLUMNS, _row_to_delivery
+from compass_listener.store.events import (SCHEMA_VERSION, _ALL_COLUMNS, _row_to_delivery,
+                                           connect_read_only, read_problem)
 
 PAGE = 500
 
@@ -45,8 +46,7 @@ class ExportError(Exception):
 
 def _reader(database: Path) -> sqlite3.Connection:
     # Read-only: an export must never create, migrate or lock the history for writing.
-    conn = sqlite3.connect(f"{Path(database).resolve().as_uri()}?mode=ro", uri=True,
-                           timeout=30, check_same_thread=False)
+    conn = connect_read_only(database)
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -68,8 +68,7 @@ def write(database: Path, out: TextIO, fmt: str, since: float | None = None,
     try:
         return _write(database, out, fmt, since, progress, cancel)
     except sqlite3.Error as exc:
-        raise ExportError(f"the history {database} cannot be read ({exc}); check that it "
-                          f"exists and is a Compass Listener history") from None
+        raise ExportError(read_problem(Path(database), exc)) from None
 
 
 def _write(database: Path, out: TextIO, fmt: str, since: float | None,

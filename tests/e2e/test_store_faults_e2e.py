@@ -110,6 +110,43 @@ def test_listen_moves_a_damaged_history_aside_and_says_where(tmp_path, damage):
         fresh.close()
 
 
+@pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
+@pytest.mark.parametrize("command", [["events"], ["events", "--json"], ["export"],
+                                     ["export", "--format", "csv"]])
+def test_read_only_commands_say_a_history_is_damaged_and_leave_it_alone(tmp_path, damage,
+                                                                        command):
+    db = tmp_path / "history.sqlite3"
+    damage(db)
+    (tmp_path / "logs").mkdir()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    out = subprocess.run([sys.executable, "-m", "compass_listener", *command], cwd=ROOT,
+                         env=_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert lines[0].startswith(f"compass-listener: the history {db} is damaged")
+    assert "`compass-listener listen` to move it aside" in lines[0]
+    assert out.stdout == "" and "no deliveries stored yet" not in out.stderr
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    assert after == before          # nothing moved, created or changed
+
+
+@pytest.mark.parametrize("command", [["events"], ["export"]])
+def test_read_only_commands_leave_no_files_beside_an_intact_history(tmp_path, command):
+    db = tmp_path / "history.sqlite3"
+    store = EventStore(db)
+    store.open()
+    store.append_now(make(b'{"content": {}}'))
+    store.close()
+    (tmp_path / "logs").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = subprocess.run([sys.executable, "-m", "compass_listener", *command], cwd=ROOT,
+                         env=_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "R1" in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before     # no -wal, no -shm
+
+
 @pytest.mark.parametrize("command", [["listen", "--port", "0"], ["events"], ["export"]])
 def test_headless_commands_refuse_a_history_from_a_newer_version_in_one_sentence(tmp_path,
                                                                                   command):

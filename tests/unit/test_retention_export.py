@@ -300,7 +300,7 @@ def test_cli_export_failures_exit_1(store, home, capsys):
         side.unlink()
     (home / "history.sqlite3").write_bytes(b"not a database at all" * 50)
     assert cli.main(["export"]) == 1
-    assert "cannot be read" in capsys.readouterr().err
+    assert "is damaged" in capsys.readouterr().err
 
 
 def test_cli_export_without_a_history_exports_nothing(home, capsys):

@@ -146,6 +146,53 @@ def test_two_bad_starts_in_the_same_second_keep_both_files(db_path):
     assert len(moved) == 2 and all(p.exists() for p in moved)
 
 
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_read_only_opening_reports_damage_and_moves_nothing(db_path, damage):
+    if damage == "garbage":
+        db_path.write_bytes(b"\x00garbage\xff" * 500)
+    else:
+        s = EventStore(db_path)
+        s.open()
+        for i in range(200):
+            s.append_now(make(body=b"%d" % i * 700))
+        s.close()
+        db_path.write_bytes(db_path.read_bytes()[: db_path.stat().st_size // 3 + 77])
+    before = sorted(p.name for p in db_path.parent.iterdir())
+    store = EventStore(db_path)
+    with pytest.raises(StoreError, match="is damaged .*start Compass Listener or "
+                                         "`compass-listener listen` to move it aside"):
+        store.open(read_only=True)
+    assert sorted(p.name for p in db_path.parent.iterdir()) == before
+
+
+def test_read_only_opening_reads_an_intact_history_and_writes_nothing(store, db_path):
+    store.append_now(make())
+    store.close()
+    stamp = db_path.stat().st_mtime_ns
+    reader = EventStore(db_path)
+    reader.open(read_only=True)
+    try:
+        assert reader.count() == 1 and reader.latest().record_id == "SAMPL00000084"
+        with pytest.raises(StoreError, match="closed"):
+            reader.append_now(make())
+    finally:
+        reader.close()
+    assert db_path.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in db_path.parent.iterdir()) == ["history.sqlite3"]
+
+
+def test_a_wal_history_in_a_read_only_folder_is_explained(db_path, monkeypatch):
+    db_path.write_bytes(b"")
+    try:
+        sqlite3.connect(f"file:{db_path.parent}/missing/x.sqlite3?mode=ro", uri=True)
+    except sqlite3.OperationalError as exc:
+        cantopen = exc
+    monkeypatch.setattr(events.os, "access", lambda path, mode: False)
+    text = events.read_problem(db_path, cantopen)
+    assert text.startswith(f"the history {db_path} cannot be read because its folder ")
+    assert "read-only" in text and "history.sqlite3-shm" in text and "--data-dir" in text
+
+
 def test_a_locked_history_is_a_store_error_and_is_not_moved_aside(db_path, monkeypatch):
     created = EventStore(db_path)
     created.open()
