@@ -11,38 +11,17 @@ import pytest
 import qasync
 
 from compass_listener.app.controller import AppController
-from compass_listener.cli import build_parser
 from compass_listener.core.routes import Route
 from compass_listener.core.sample import sample_body
 from compass_listener.core.signature import sign
 from compass_listener.store.settings import load_settings
 
+from controller_harness import run_controller
+
 SECRET = "controller-secret"
 
 
-def run(qapp, argv, scenario):
-    args = build_parser().parse_args(argv)
-    # As in app.gui: a tray app does not quit when its window hides (here, on quit); else a
-    # window left by an earlier test decides whether Qt leaves the loop mid-test.
-    qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    outcome = {}
-
-    async def main(controller):
-        runner = asyncio.ensure_future(controller.run())
-        try:
-            while not (controller.listener.running or controller.window.banner_box.isVisible()):
-                await asyncio.sleep(0.02)
-            outcome["value"] = await scenario(controller)
-        finally:
-            controller.request_quit()
-            await runner
-
-    with loop:
-        controller = AppController(qapp, args)
-        loop.run_until_complete(main(controller))
-    return outcome.get("value")
+run = run_controller   # this file's name for the shared harness
 
 
 @pytest.fixture

@@ -17,37 +17,18 @@ import qasync
 from PySide6.QtWidgets import QMessageBox
 
 from compass_listener.app.controller import AppController
-from compass_listener.cli import build_parser
 from compass_listener.core.sample import sample_body
 from compass_listener.core.signature import sign
 from compass_listener.store import paths
 from compass_listener.store.settings import load_settings
 
+from controller_harness import run_controller
+
 SECRET = "faults-secret"
 
 
 def run(qapp, scenario, argv=("--port", "0", "--secret-env", "FAULTS_SECRET")):
-    args = build_parser().parse_args(list(argv))
-    # As in app.gui: a window closed by an earlier test must not end this loop.
-    qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    outcome = {}
-
-    async def main(controller):
-        runner = asyncio.ensure_future(controller.run())
-        try:
-            while not (controller.listener.running or controller.window.banner_box.isVisible()):
-                await asyncio.sleep(0.02)
-            outcome["value"] = await scenario(controller)
-        finally:
-            controller.request_quit()
-            await runner
-
-    with loop:
-        controller = AppController(qapp, args)
-        loop.run_until_complete(main(controller))
-    return outcome.get("value")
+    return run_controller(qapp, argv, scenario)
 
 
 @pytest.fixture(autouse=True)
