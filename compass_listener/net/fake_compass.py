@@ -191,6 +191,10 @@ class FakeCompassServer:
             return _error(404, f"Database {db} not found in repository {repo}", request.path)
         return database
 
+    def _authorized_db(self, request: web.Request) -> FakeDatabase | web.Response:
+        """The database a request names, or the error reply (401 first, then 404)."""
+        return self._check_auth(request) or self._db(request)
+
     async def _json(self, request: web.Request) -> dict:
         try:
             data = await request.json()
@@ -244,20 +248,14 @@ class FakeCompassServer:
         return web.json_response([{"name": name} for name in self.repos[repo]])
 
     async def _database(self, request: web.Request) -> web.Response:
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         return web.json_response({"name": database.name, "dbId": "16777224",
                                   "entityDefNames": database.record_types})
 
     async def _record(self, request: web.Request) -> web.Response:
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         record = database.find(request.match_info["type"], request.match_info["id"])
@@ -267,10 +265,7 @@ class FakeCompassServer:
         return web.json_response(record.as_json())
 
     async def _field(self, request: web.Request) -> web.Response:
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         record = database.find(request.match_info["type"], request.match_info["id"])
@@ -301,10 +296,7 @@ class FakeCompassServer:
         return [[r.fields.get(n, "") for n in names] for r in records]
 
     async def _create_query(self, request: web.Request) -> web.Response:
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         body = await self._json(request)
@@ -329,10 +321,7 @@ class FakeCompassServer:
         return web.Response(status=204)
 
     async def _create_result_set(self, request: web.Request) -> web.Response:
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         query = self._query_defs.get(request.match_info["qid"])
@@ -366,10 +355,7 @@ class FakeCompassServer:
     async def _oneshot(self, request: web.Request) -> web.Response:
         if not self.oneshot_query:
             return _error(404, "No handler found for POST " + request.path, request.path)
-        denied = self._check_auth(request)
-        if denied:
-            return denied
-        database = self._db(request)
+        database = self._authorized_db(request)
         if isinstance(database, web.Response):
             return database
         body = await self._json(request)
