@@ -428,8 +428,8 @@ class AppController(QObject):
                 except OSError:
                     log.warning("could not save the restored listener address")
                 if await self.start_listener():
-                    problem += (f" The listener stays on {previous['host']}:"
-                                f"{previous['port']}.")
+                    problem = (problem.rstrip(". ") + f". The listener stays on "
+                               f"{previous['host']}:{previous['port']}.")
                     self.window.statusBar().showMessage(problem, 15000)
                 if dialog:
                     dialog.show_error(problem)

@@ -70,8 +70,13 @@ def run(args) -> int:
               file=sys.stderr)
         if args.output:         # an empty export, so a script finds the file it expects
             from compass_listener.core.export_format import COLUMNS
-            Path(args.output).write_text("" if args.format == "jsonl"
-                                         else ",".join(COLUMNS) + "\r\n", encoding="utf-8")
+            try:
+                Path(args.output).write_text("" if args.format == "jsonl"
+                                             else ",".join(COLUMNS) + "\r\n", encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"cannot write {args.output} ({exc.strerror or exc}); "
+                                   f"give --output a file in a folder that exists and is "
+                                   f"writable") from None
         return 0
     try:
         if args.output:

@@ -16,12 +16,14 @@ import ipaddress
 import os
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
 
 from compass_listener.core.delivery import Delivery
-from compass_listener.core.routes import Route, normalise_path, parse_route_option, secret_key
+from compass_listener.core.routes import (
+    Route, normalise_path, parse_route_option, path_problem, secret_key,
+)
 from compass_listener.core.text import json_line, one_line
 
 
@@ -94,13 +96,15 @@ def _routes_for(args, settings) -> tuple[list[Route], set[str]]:
         if not text.split(":", 1)[0].strip(" /"):
             raise UsageError(f"--route {text!r} has no path; give one like "
                              f"/compassdefect or /compassdefect:Defect")
+        problem = path_problem(text) if "://" in text else path_problem(text.partition(":")[0])
+        if problem:
+            raise UsageError(f"--route {problem}")
         route = parse_route_option(text)
         known = settings.route(route.path)
         if known is not None:
-            # Same path as a configured route: keep its scheme and policy (what it learned).
-            label = text.partition(":")[2] or known.label
-            route = Route(path=known.path, label=label, scheme=known.scheme,
-                          policy=known.policy)
+            # Same path as a configured route: keep its scheme, policy and whether it expects
+            # a signature (what it learned, what the user set).
+            route = replace(known, label=text.partition(":")[2] or known.label)
             from_settings |= {route.path} & saved
         if route.path in routes:
             raise UsageError(f"--route {route.path} is given twice; give each path once")
@@ -176,7 +180,7 @@ def plan(args) -> Plan:
                          f"(or 0 for any free port)")
     routes, from_settings = _routes_for(args, settings)
     secret_for = _secret_lookup(args, routes)
-    unsigned = [r.path for r in routes if not secret_for(r.path)]
+    unsigned = [r.path for r in routes if not secret_for(r.path) and not r.secret_required]
     allow = getattr(args, "allow_unsigned", False) or settings.allow_unsigned_remote
     if unsigned and not is_loopback(host) and not allow:
         raise UsageError(f"listening on {host} (beyond this machine) while route "
@@ -301,6 +305,12 @@ async def _serve(args, job: Plan) -> int:
         for path in job.unsigned:
             print(f"compass-listener: note: route {path} has no secret; deliveries are "
                   f"stored as unsigned", file=sys.stderr, flush=True)
+        for route in listener.routes:
+            if route.secret_required and not job.secret_for(route.path):
+                print(f"compass-listener: warning: route {route.path} has a secret in the "
+                      f"settings but none is available here (give --secret-env VAR, or set it "
+                      f"in the app); its deliveries are answered 503 and Compass retries them",
+                      file=sys.stderr, flush=True)
         try:
             await stop.wait()
         except asyncio.CancelledError:

@@ -6,6 +6,7 @@ looked up by the route's path.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from compass_listener.core.signature import Scheme
@@ -39,6 +40,21 @@ def normalise_path(path: str) -> str:
     if len(path) > 1:
         path = path.rstrip("/")
     return path
+
+
+_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+,;=@%/-]*")
+
+
+def path_problem(text: str) -> str:
+    """Why `text` cannot be a route's path ("" when it can): a WebhookConfig URL ends in
+    a plain path such as /compassdefect, and a URL or spaces there are typing slips."""
+    if "://" in text:
+        return (f"{text!r} is a URL; a route is only its path, such as /compassdefect (the "
+                f"listener's address and port are set separately)")
+    if not _PATH.fullmatch(normalise_path(text)):
+        return (f"{text!r} is not a usable URL path; use letters, digits and - _ . / only, "
+                f"such as /compassdefect")
+    return ""
 
 
 def parse_route_option(text: str) -> Route:

@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         self.notices_dock.setVisible(not tray_available)
 
         # ---- actions, menus, status bar ------------------------------------------------------
-        self.listener_action = QAction("S&top listener", self)
+        self.listener_action = QAction("Stop &listener", self)
         self.listener_action.triggered.connect(self.toggle_listener_requested)
         self.send_test_action = QAction("Send &test delivery", self)
         self.send_test_action.setShortcut(QKeySequence("Ctrl+T"))
@@ -233,8 +233,8 @@ class MainWindow(QMainWindow):
             self.urls_label.setText("Listener not running")
         else:
             self.urls_label.setText("Listener stopped")
-        self.listener_action.setText("S&top listener" if state == "listening"
-                                     else "S&tart listener")
+        self.listener_action.setText("Stop &listener" if state == "listening"
+                                     else "Start &listener")
         self.show_problem(problem)
 
     def show_problem(self, text: str, button: tuple | None = None) -> None:

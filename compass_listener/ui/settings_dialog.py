@@ -13,7 +13,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from compass_listener.core.routes import POLICY_FLAG, POLICY_REJECT, Route, normalise_path
+from compass_listener.core.routes import (
+    POLICY_FLAG, POLICY_REJECT, Route, normalise_path, path_problem,
+)
 from compass_listener.core.signature import Scheme
 from compass_listener.store.settings import Settings
 
@@ -391,6 +393,10 @@ class SettingsDialog(QDialog):
             return "Two routes have the same path; give each route its own path."
         if any(p == "/" for p in paths):
             return "A route needs a path such as /compassdefect, not just /."
+        for route in self._routes:
+            problem = path_problem(route.path)
+            if problem:
+                return problem[0].upper() + problem[1:] + "."
         cert, key = self.tls_cert.text().strip(), self.tls_key.text().strip()
         if bool(cert) != bool(key):
             return ("HTTPS needs both a certificate file and its key file; give the missing "

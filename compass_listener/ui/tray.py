@@ -59,7 +59,7 @@ class TrayController(QObject):
         self.resume_action = pause_menu.addAction("&Resume notifications")
         self.resume_action.triggered.connect(self.resume_notifications)
         self.resume_action.setEnabled(False)
-        self.listener_action = self.menu.addAction("S&top listener")
+        self.listener_action = self.menu.addAction("Stop &listener")
         self.listener_action.triggered.connect(self.toggle_listener_requested.emit)
         self.send_test_action = self.menu.addAction("Send &test delivery")
         self.send_test_action.triggered.connect(self.send_test_requested.emit)
@@ -83,8 +83,8 @@ class TrayController(QObject):
         self.state = state
         self._listener_text = problem if state == "error" else (
             "listening on " + ", ".join(urls) if state == "listening" else "listener stopped")
-        self.listener_action.setText("S&top listener" if state in ("listening", "paused")
-                                     else "S&tart listener")
+        self.listener_action.setText("Stop &listener" if state in ("listening", "paused")
+                                     else "Start &listener")
         self._refresh()
 
     def pause_notifications(self, seconds: float) -> None:

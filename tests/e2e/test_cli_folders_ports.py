@@ -83,3 +83,31 @@ def test_ports_outside_0_to_65535_are_usage_errors(tmp_path, args):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr
     assert "is not a port" in result.stderr.splitlines()[-1]
+
+
+def test_export_into_a_missing_folder_on_an_empty_history_is_one_sentence(tmp_path):
+    result = run("--data-dir", str(tmp_path / "home"), "export", "--output",
+                 str(tmp_path / "missing" / "x.csv"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr
+    assert "cannot write" in result.stderr and "folder that exists" in result.stderr
+
+
+def test_listen_warns_when_a_signed_routes_secret_is_not_available(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.toml").write_text(
+        '[[routes]]\npath = "/compassdefect"\nlabel = "Defect"\nexpects_signature = true\n')
+    env = {k: v for k, v in os.environ.items() if k != "COMPASS_LISTENER_HOME"}
+    env.update(COMPASS_LISTENER_HOME=str(home),
+               PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    proc = subprocess.Popen([sys.executable, "-m", "compass_listener", "listen", "--port", "0"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        line = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert "warning: route /compassdefect has a secret in the settings but none" in line
+    assert "answered 503" in line and "stored as unsigned" not in line

@@ -69,6 +69,6 @@ def test_listener_state_changes_the_menu_and_tooltip(qtbot):
     tray, _ = _tray(qtbot)
     tray.set_listener_state("listening", ["http://127.0.0.1:8080/compassdefect"])
     assert "listening on http://127.0.0.1:8080/compassdefect" in tray.icon.toolTip()
-    assert tray.listener_action.text() == "S&top listener"
+    assert tray.listener_action.text() == "Stop &listener"
     tray.set_listener_state("stopped", [])
-    assert tray.listener_action.text() == "S&tart listener"
+    assert tray.listener_action.text() == "Start &listener"

@@ -206,3 +206,12 @@ def test_events_table_is_aligned_and_one_line_per_delivery():
     assert len(set(starts)) == 1 and rows[0].index("signature") == starts[0]
     assert rows[1].endswith("…") and "\n" not in rows[1]
     assert "200 dup" in rows[2] and "the body is empty" in rows[2]
+
+
+@pytest.mark.parametrize("route", ["http://h/x", "/a b:Defect"])
+def test_listen_refuses_a_route_that_is_not_a_path(route, tmp_path, monkeypatch, request):
+    from compass_listener.cli import main
+
+    monkeypatch.setenv("COMPASS_LISTENER_HOME", str(tmp_path))
+    request.getfixturevalue("log_file")      # detaches the log handler main() installs
+    assert main(["listen", "--port", "0", "--route", route]) == 2

@@ -88,3 +88,11 @@ def test_with_scheme_keeps_the_rest():
     assert changed.scheme.header == "X-Sig" and (changed.path, changed.label, changed.policy) \
         == ("/r", "Task", POLICY_FLAG)
     assert route.scheme == Scheme()
+
+
+def test_route_paths_that_are_urls_or_have_spaces_are_named_as_such():
+    from compass_listener.core.routes import path_problem
+
+    assert path_problem("/compassdefect") == "" and path_problem("compass-task_2") == ""
+    assert "is a URL" in path_problem("http://host/x")
+    assert "not a usable URL path" in path_problem("/a b")
