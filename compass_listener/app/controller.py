@@ -22,6 +22,7 @@ from compass_listener.store.retention import Retention, RetentionKeeper
 from compass_listener.store.secrets import SecretStore
 from compass_listener.store.settings import Settings, load_settings, save_settings
 from compass_listener.ui.bridge import ListenerBridge
+from compass_listener.ui.compass_pages import install_compass_pages
 from compass_listener.ui.main_window import MainWindow
 from compass_listener.ui.settings_dialog import KEEP_FROM, SettingsDialog
 from compass_listener.ui.tray import TrayController
@@ -91,14 +92,7 @@ class AppController(QObject):
             notes.append(f"The environment variable {args.secret_env} named by --secret-env is "
                          f"not set or empty, so no secret was taken from it.")
         self._startup_notes = notes + self._lost_secret_notes()
-        self._install_extensions()
-
-    def _install_extensions(self) -> None:
-        """Optional pages (the Compass REST side) add themselves to the window if present."""
-        try:
-            from compass_listener.ui.compass_pages import install_compass_pages
-        except ImportError:
-            return
+        # The Compass REST side's pages (a failure there must not keep the listener down).
         try:
             install_compass_pages(self.window, controller=self)
         except Exception:
@@ -175,9 +169,7 @@ class AppController(QObject):
         self.tray.raise_problem("Compass Listener: internal error", text)
 
     async def run(self) -> int:
-        if self.args.minimized and self.tray.available:
-            pass
-        else:
+        if not (self.args.minimized and self.tray.available):   # no tray: the window is the app
             self.window.show()
         for note in self._startup_notes:
             self.window.show_problem(note)

@@ -397,20 +397,22 @@ async def test_header_limit_is_configurable(make_harness):
 
 
 # ---- slow clients ----------------------------------------------------------------------------
-async def test_slow_headers_are_cut_off_with_408(h):
+async def _trickle_until_408(h, first: bytes, trickled: bytes, what: str) -> None:
+    """Send `first`, then `trickled` a byte every 50 ms: the listener must answer 408 about
+    `what` once the 0.5 s deadline passes, close the connection, store nothing, serve on."""
     reader, writer = await asyncio.open_connection("127.0.0.1", h.port)
     started = time.monotonic()
-    writer.write(b"POST /compassdefect HTTP/1.1\r\nHost: x\r\n")
+    writer.write(first)
 
     async def trickle():
-        for ch in b"X-Slow: " + b"a" * 200:
+        for ch in trickled:
             writer.write(bytes([ch]))
             await asyncio.sleep(0.05)
     dripping = asyncio.ensure_future(trickle())
     try:
         reply = await asyncio.wait_for(read_reply(reader), 5)
         elapsed = time.monotonic() - started
-        assert reply.status == 408 and "headers did not arrive within 0.5 seconds" in reply.message
+        assert reply.status == 408 and f"{what} did not arrive within 0.5 seconds" in reply.message
         assert TIMEOUT <= elapsed < TIMEOUT + 1.5
         assert await asyncio.wait_for(reader.read(), 2) == b""       # closed by the server
     finally:
@@ -418,31 +420,17 @@ async def test_slow_headers_are_cut_off_with_408(h):
         writer.close()
     assert h.rows() == []
     await h.assert_still_serves()
+
+
+async def test_slow_headers_are_cut_off_with_408(h):
+    await _trickle_until_408(h, b"POST /compassdefect HTTP/1.1\r\nHost: x\r\n",
+                             b"X-Slow: " + b"a" * 200, "headers")
 
 
 async def test_slow_body_is_cut_off_with_408(h):
     body = sample_body(h.url(), seed=16)
     head = request(body)[:-len(body)]
-    reader, writer = await asyncio.open_connection("127.0.0.1", h.port)
-    started = time.monotonic()
-    writer.write(head + body[:10])
-
-    async def trickle():
-        for ch in body[10:]:
-            writer.write(bytes([ch]))
-            await asyncio.sleep(0.05)
-    dripping = asyncio.ensure_future(trickle())
-    try:
-        reply = await asyncio.wait_for(read_reply(reader), 5)
-        elapsed = time.monotonic() - started
-        assert reply.status == 408 and "body did not arrive within 0.5 seconds" in reply.message
-        assert TIMEOUT <= elapsed < TIMEOUT + 1.5
-        assert await asyncio.wait_for(reader.read(), 2) == b""       # closed by the server
-    finally:
-        dripping.cancel()
-        writer.close()
-    assert h.rows() == []
-    await h.assert_still_serves()
+    await _trickle_until_408(h, head + body[:10], body[10:], "body")
 
 
 async def test_header_deadline_applies_again_on_a_kept_alive_connection(h):

@@ -29,19 +29,6 @@ def make(body: bytes = b'{"content": {}}', route: str = "/compassdefect",
         accepted=status == 200)
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "history.sqlite3"
-
-
-@pytest.fixture
-def store(db_path):
-    s = EventStore(db_path)
-    s.open()
-    yield s
-    s.close()
-
-
 def _rows_seen_by_another_connection(path) -> list[tuple]:
     conn = sqlite3.connect(str(path))
     try:

@@ -32,19 +32,6 @@ CREATE INDEX IF NOT EXISTS deliveries_record ON deliveries (record_id);
 """
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "history.sqlite3"
-
-
-@pytest.fixture
-def store(db_path):
-    s = EventStore(db_path)
-    s.open()
-    yield s
-    s.close()
-
-
 def _pragma(conn: sqlite3.Connection, text: str) -> None:
     conn.execute(text).fetchall()
 
