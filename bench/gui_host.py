@@ -1,4 +1,4 @@
-"""The GUI-hosted app under measurement: the real AppController on a qasync loop, offscreen,
+"""The GUI-hosted app under measurement: the real AppController on the GUI's event loop, offscreen,
 with probes for what the figures need (loop lag, the moment each row reaches the model,
 filter and scroll times over a large history).
 
@@ -66,7 +66,7 @@ def main() -> int:
                 slow.append((time.monotonic(), ms, repr(self._callback)[:160]))
         events.Handle._run = timed_run
 
-    import qasync
+    from compass_listener.app.qt_loop import new_event_loop
     from PySide6.QtCore import QModelIndex, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -76,7 +76,7 @@ def main() -> int:
     args = build_parser().parse_args(["--port", str(opts.port), "--secret-env", "BENCH_SECRET"])
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     result: dict = {}
     lags: list[tuple[float, float]] = []          # (when, lag in ms)

@@ -1,4 +1,4 @@
-"""Starts the GUI: QApplication, the qasync loop, the controller; returns the exit code."""
+"""Starts the GUI: QApplication, the Qt-driven asyncio loop, the controller; returns the exit code."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ log = logging.getLogger(__name__)
 
 def run_gui(args) -> int:
     from PySide6.QtWidgets import QApplication
-    import qasync
 
     from compass_listener import APP_ID, APP_NAME
     from compass_listener.app.controller import AppController
     from compass_listener.app.error_report import ErrorReporter
+    from compass_listener.app.qt_loop import new_event_loop
     from compass_listener.app.single_instance import InstanceServer, ask_running_instance_to_show
     from compass_listener.store import paths
     from compass_listener.store.events import StoreError
@@ -32,7 +32,7 @@ def run_gui(args) -> int:
         print(f"{APP_NAME} is already running with the data folder {paths.data_dir()}; "
               f"its window was brought forward.", file=sys.stderr)
         return 0
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
         try:

@@ -3,6 +3,7 @@ and what we answered. The store writes it, the UI, the CLI and the notifier read
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 
@@ -35,6 +36,14 @@ class Delivery:
     duplicate_of: int | None = None        # earlier delivery with the same body on the route
     route_label: str = ""
     extra: dict = field(default_factory=dict)
+
+    def without_payload(self) -> "Delivery":
+        """A copy for lists and tables: no body, headers or reply (the store keeps them).
+        copy.copy, not dataclasses.replace: this runs for every live delivery, and replace
+        re-reads every field's definition each time."""
+        light = copy.copy(self)
+        light.body, light.headers, light.reply_body = b"", [], ""
+        return light
 
     @property
     def is_duplicate(self) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import replace
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -126,7 +125,7 @@ class DeliveryTableModel(QAbstractTableModel):
         if not matches(delivery, self._filter):
             return
         # Keep the row light: the body stays in the store, the detail pane reads it back.
-        self._pending.append(replace(delivery, body=b"", headers=[], reply_body=""))
+        self._pending.append(delivery.without_payload())
         if not self._flush_timer.isActive():
             # Leading edge: after a quiet spell at once. Then a frame apart while rows come
             # one by one, and 100 ms apart in a burst: painting the window was over half

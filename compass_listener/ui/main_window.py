@@ -20,6 +20,7 @@ from compass_listener.store.events import EventStore
 from compass_listener.ui import icons, plain
 from compass_listener.ui.delivery_model import ID_ROLE, DeliveryTableModel
 from compass_listener.ui.detail_pane import DetailPane
+from compass_listener.ui.throttle import Throttle
 
 
 class MainWindow(QMainWindow):
@@ -178,6 +179,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.urls_label, 1)
         self.statusBar().addPermanentWidget(self.counts_label)
         self.statusBar().addPermanentWidget(self.last_label)
+        # The status line follows a burst at most ten times a second (see ui.throttle).
+        self._last_delivery: Delivery | None = None
+        self._last_refresh = Throttle(100, self._show_last, self)
 
         self.session_received = 0
         self.session_rejected = 0
@@ -203,7 +207,13 @@ class MainWindow(QMainWindow):
         if delivery.id:
             self.stored_total += 1
         self.model.add_live(delivery)
-        self._set_last(delivery)
+        self._last_delivery = delivery
+        self._last_refresh.poke()
+
+    def _show_last(self) -> None:
+        if self._last_delivery is not None:
+            self._set_last(self._last_delivery)
+            self._last_delivery = None
 
     def _set_last(self, delivery: Delivery) -> None:
         when = time.strftime("%H:%M:%S", time.localtime(delivery.received_at))
@@ -294,6 +304,7 @@ class MainWindow(QMainWindow):
     def stop_updates(self) -> None:
         """Part of the quit path: no timer may read the store once it is closed."""
         self._filter_timer.stop()
+        self._last_refresh.cancel()
         self.model.stop_updates()
 
     def show_and_raise(self) -> None:

@@ -18,6 +18,7 @@ from compass_listener import APP_NAME
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.folding import Notice, NotificationFolder
 from compass_listener.ui import icons, plain
+from compass_listener.ui.throttle import Throttle
 
 
 class TrayController(QObject):
@@ -44,6 +45,9 @@ class TrayController(QObject):
         self._resume_timer.timeout.connect(self.resume_notifications)
         self._listener_text = ""
         self._last_text = "no deliveries yet"
+        self._last_delivery: Delivery | None = None     # shown as _last_text at the refresh
+        # In a burst the icon's badge and the tooltip follow at most ten times a second.
+        self._delivery_refresh = Throttle(100, self._refresh, self)
 
         self.icon = QSystemTrayIcon(self)
         self.menu = QMenu()
@@ -106,6 +110,10 @@ class TrayController(QObject):
             self._refresh()
 
     def _refresh(self) -> None:
+        if self._last_delivery is not None:
+            delivery, self._last_delivery = self._last_delivery, None
+            when = time.strftime('%H:%M:%S', time.localtime(delivery.received_at))
+            self._last_text = f"{when} {delivery.summary_line()}"
         shown_state = self.state
         if shown_state == "listening" and self.notifications_paused:
             shown_state = "paused"
@@ -124,11 +132,10 @@ class TrayController(QObject):
 
     # ---- deliveries ----------------------------------------------------------------------
     def delivery_received(self, delivery: Delivery, window_visible: bool) -> None:
-        self._last_text = (f"{time.strftime('%H:%M:%S', time.localtime(delivery.received_at))} "
-                           f"{delivery.summary_line()}")
+        self._last_delivery = delivery
         if not window_visible:
             self.unread += 1
-        self._refresh()
+        self._delivery_refresh.poke()
         if not self.notifications_enabled or self.notifications_paused:
             return
         notice = self._folder.add(delivery, time.monotonic())

@@ -14,7 +14,7 @@ SECRET = "desktop-secret"
 
 def main() -> int:
     import aiohttp
-    import qasync
+    from compass_listener.app.qt_loop import new_event_loop
     from PySide6.QtWidgets import QApplication, QLabel, QSystemTrayIcon
 
     from compass_listener.app.controller import AppController
@@ -28,7 +28,7 @@ def main() -> int:
     seen: dict = {"platform": app.platformName(),
                   "tray_available": QSystemTrayIcon.isSystemTrayAvailable()}
     args = build_parser().parse_args(["--port", "0", "--secret-env", "DESKTOP_SECRET"])
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
 
     def balloons():

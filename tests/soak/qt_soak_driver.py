@@ -1,4 +1,4 @@
-"""Soak driver: the GUI's own controller (Qt-hosted listener on the qasync loop, offscreen)
+"""Soak driver: the GUI's own controller (Qt-hosted listener on the GUI's event loop, offscreen)
 receives N signed deliveries at concurrency C, and reports throughput and peak RSS.
 
 Run as a subprocess by test_soak.py, so that a crash of the interpreter (the PySide6 6.12 /
@@ -74,7 +74,7 @@ async def _send(url: str, count: int, concurrency: int) -> dict:
 
 def _serve(opts) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    import qasync
+    from compass_listener.app.qt_loop import new_event_loop
     from PySide6.QtWidgets import QApplication
 
     from compass_listener.app.controller import AppController
@@ -84,7 +84,7 @@ def _serve(opts) -> int:
     args = build_parser().parse_args(["--port", "0", "--secret-env", "SOAK_SECRET"])
     app = QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     figures: dict = {}
     stored = 0

@@ -5,10 +5,8 @@ Python 3.11 refcount abort is the known one), lost or refused deliveries, and me
 grows with the number of deliveries (peak RSS may grow by less than 50 MB between the
 10,000th delivery and the 50,000th).
 
-Time: the Qt-hosted listener costs about 2.8 ms of CPU per delivery on this 2-core machine
-(qasync runs every callback through a Qt timer; the headless listener needs about a third
-of that), so 50,000 take 100-180 s when the machine is otherwise idle and up to 5 minutes
-when other test suites share its cores; the limits below leave room for the latter.
+Time: 50,000 take 40-180 s on this 2-core machine depending on what else shares its cores
+(the figure to watch is in BENCHMARKS.md); the limits below leave room for a busy machine.
 """
 
 import json

@@ -1,11 +1,11 @@
-"""Runs the GUI's real AppController on a qasync loop for one scenario, then quits it through
+"""Runs the GUI's real AppController on the GUI's event loop for one scenario, then quits it through
 its own quit path; shared by the controller, HTTPS and store-fault tests."""
 
 from __future__ import annotations
 
 import asyncio
 
-import qasync
+from compass_listener.app.qt_loop import new_event_loop
 
 from compass_listener.app.controller import AppController
 from compass_listener.cli import build_parser
@@ -18,7 +18,7 @@ def run_controller(qapp, argv, scenario):
     # As in app.gui: a tray app does not quit when its window hides (here, on quit); else a
     # window left by an earlier test decides whether Qt leaves the loop mid-test.
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     outcome = {}
 

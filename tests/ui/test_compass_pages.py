@@ -1,6 +1,6 @@
 """The Compass pages (form, hooksetup, WebhookData, WebhookConfig, full values) with pytest-qt.
 
-The fake Compass REST server runs on the same qasync loop as the widgets, over real TLS on
+The fake Compass REST server runs on the same GUI event loop as the widgets, over real TLS on
 127.0.0.1; nothing here blocks the loop, so the tests also prove the UI never does.
 """
 
@@ -12,7 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-import qasync
+from compass_listener.app.qt_loop import new_event_loop
 from PySide6.QtWidgets import QDialog
 
 from compass_listener.net import selfsigned
@@ -30,7 +30,7 @@ CERT = selfsigned.generate()
 
 @pytest.fixture
 def qloop(qapp):
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     loop.run_until_complete(asyncio.sleep(0.05))

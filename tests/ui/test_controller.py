@@ -1,4 +1,4 @@
-"""The GUI's controller on the qasync loop: settings apply without a restart (the listener
+"""The GUI's controller on the GUI's event loop: settings apply without a restart (the listener
 rebinds), a taken port is named, the test delivery goes through, learned schemes persist."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import socket
 
 import aiohttp
 import pytest
-import qasync
+from compass_listener.app.qt_loop import new_event_loop
 
 from compass_listener.app.controller import AppController
 from compass_listener.core.routes import Route

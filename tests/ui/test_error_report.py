@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 import pytest
-import qasync
+from compass_listener.app.qt_loop import new_event_loop
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from compass_listener.app.controller import AppController
@@ -38,7 +38,7 @@ class _Emitter(QObject):
 @pytest.mark.qt_no_exception_capture
 def test_a_failing_slot_is_reported_and_the_listener_keeps_serving(qapp, log_file):
     args = build_parser().parse_args(["--port", "0"])
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     result = {}
 

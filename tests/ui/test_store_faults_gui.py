@@ -1,4 +1,4 @@
-"""Store faults and retention in the running GUI (the controller on the qasync loop, real
+"""Store faults and retention in the running GUI (the controller on the GUI's event loop, real
 HTTP on 127.0.0.1): a read-only or full history answers 503 and shows in the window banner
 and the tray (error state, warning notice) until it clears; a corrupt history at start is
 moved aside and the user is told where; a stricter history limit asks before deleting and
@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 import pytest
-import qasync
+from compass_listener.app.qt_loop import new_event_loop
 from PySide6.QtWidgets import QMessageBox
 
 from compass_listener.app.controller import AppController
@@ -280,7 +280,7 @@ def test_export_dialog_shows_progress_and_cancel_stops_the_worker(qapp, qtbot, t
         raise export.ExportCancelled("cancelled")
 
     monkeypatch.setattr(export, "to_file", slow_export)
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     target = tmp_path / "x.jsonl"
 
