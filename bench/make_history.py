@@ -43,10 +43,12 @@ def templates(url: str) -> list[dict]:
 
 
 def _search_index(conn: sqlite3.Connection) -> tuple[bool, list[str]]:
-    """Whether the store keeps a filter index, and the SQL of the triggers that fill it.
-    The generator drops those triggers and fills the index itself with the store's own
-    search_text() (one JSON parse per template, not per row): the trigger re-parses each
-    body in SQL, which made a million rows take a quarter of an hour."""
+    """Whether the store keeps a filter index, and the SQL of the triggers on deliveries.
+    The generator drops those triggers while it loads, and fills the index itself with the
+    store's own search_text() (one JSON parse per template, not per row): the store's SQL
+    re-parses each body, which made a million rows take a quarter of an hour. Then it
+    records how far the index goes (search_progress, schema 5), so the store's background
+    indexer finds nothing left to do and the filter nothing to scan."""
     has = conn.execute("SELECT 1 FROM sqlite_master WHERE name='deliveries_search'").fetchone()
     triggers = [r[0] for r in conn.execute(
         "SELECT sql FROM sqlite_master WHERE type='trigger' AND tbl_name='deliveries'")]
@@ -139,6 +141,8 @@ def generate(path: Path, count: int, progress: bool = True) -> dict:
         conn.execute("INSERT INTO deliveries_search (deliveries_search) VALUES ('optimize')")
         conn.execute("INSERT INTO deliveries_search (deliveries_search, rank) "
                      "VALUES ('automerge', 4)")
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='search_progress'").fetchone():
+            conn.execute("UPDATE search_progress SET indexed_upto = ?", (count,))
     for sql in triggers:
         conn.execute(sql)
     conn.execute("PRAGMA journal_mode=WAL")

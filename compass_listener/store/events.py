@@ -38,7 +38,7 @@ from compass_listener.core.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DUPLICATE_WINDOW_S = 24 * 3600
 _BATCH_MAX = 500
 QUICK_CHECK_MAX_BYTES = 64 * 2**20     # histories up to this size are fully checked on open
@@ -46,6 +46,17 @@ CHECKPOINT_WAL_BYTES = 4 * 2**20      # the WAL is copied into the database past
 CHECKPOINT_INTERVAL_S = 0.5
 TRIM_CHUNK = 2000           # rows deleted per transaction: deliveries wait one chunk at most
 VACUUM_CHUNK = 2000         # pages returned to the disk per step
+# The background search indexer (schema 5): it runs once no delivery has come for
+# INDEX_QUIET_S, in transactions of about INDEX_CHUNK_S of work each (a delivery that comes
+# meanwhile waits that long at most); past INDEX_FORCE_BACKLOG rows behind it also runs one
+# chunk after every delivery batch, so a load that never pauses cannot grow the backlog
+# (and the filter's scan of it) without bound.
+INDEX_QUIET_S = 0.010
+INDEX_CHUNK_S = 0.005
+INDEX_FORCE_BACKLOG = 50_000
+INDEX_ROW_S_GUESS = 300e-6  # first chunk's size: one row's cost measured here, with the FTS5
+INDEX_CHUNK_ROWS_MAX = 1000 # insert; later chunks are sized from the measured cost
+INDEX_RETRY_S = 5.0         # after a failed chunk (disk full): deliveries first, then retry
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -85,31 +96,39 @@ CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries (received_at);
 # Version 3: the filter ("record id, headline or any field value") as a trigram full-text
 # index. LIKE over CAST(body AS TEXT) read every body: ~6 s for a million deliveries.
 # The indexed text is the record id, the headline and the first SEARCH_VALUE_CHARS of every
-# field value of `content` (the whole body, cut, when it is not JSON); triggers keep it in
-# step with inserts and retention's deletes, so no writer needs to know it exists.
+# field value of `content` (the whole body, cut, when it is not JSON). Version 3 kept it in
+# step with an insert trigger and back-filled older rows when the file was opened; version 5
+# replaced both by the background indexer (see _SCHEMA_V5), so this step now only creates
+# what version 3 had (the insert trigger included: version 5 drops it in the same
+# transaction) and leaves the back-fill to the indexer.
 SEARCH_VALUE_CHARS = 256
-_SEARCH_TEXT_SQL = f"""
-new.record_id || ' ' || new.headline || ' ' || coalesce((
+
+
+def search_text_sql(alias: str) -> str:
+    """The search text of the row `alias` of deliveries, as one SQL expression: the one
+    definition that both fills the index and scans the rows it does not hold yet, so the
+    two can never disagree."""
+    return f"""
+{alias}.record_id || ' ' || {alias}.headline || ' ' || coalesce((
     SELECT group_concat(substr(CASE WHEN type = 'object'
                                     THEN json_extract(value, '$.value') ELSE value END,
                                1, {SEARCH_VALUE_CHARS}), ' ')
-    FROM json_each(CASE WHEN json_valid(CAST(new.body AS TEXT))
-                             AND json_type(CAST(new.body AS TEXT), '$.content') = 'object'
-                        THEN CAST(new.body AS TEXT) ELSE '{{"content": {{}}}}' END,
+    FROM json_each(CASE WHEN json_valid(CAST({alias}.body AS TEXT))
+                             AND json_type(CAST({alias}.body AS TEXT), '$.content') = 'object'
+                        THEN CAST({alias}.body AS TEXT) ELSE '{{"content": {{}}}}' END,
                    '$.content')),
-    substr(CAST(new.body AS TEXT), 1, {SEARCH_VALUE_CHARS * 4}))"""
+    substr(CAST({alias}.body AS TEXT), 1, {SEARCH_VALUE_CHARS * 4}))"""
+
+
 _SCHEMA_V3 = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS deliveries_search USING fts5(
     text, tokenize = 'trigram', detail = none);
 CREATE TRIGGER IF NOT EXISTS deliveries_search_insert AFTER INSERT ON deliveries BEGIN
-    INSERT INTO deliveries_search (rowid, text) VALUES (new.id, {_SEARCH_TEXT_SQL});
+    INSERT INTO deliveries_search (rowid, text) VALUES (new.id, {search_text_sql("new")});
 END;
 CREATE TRIGGER IF NOT EXISTS deliveries_search_delete AFTER DELETE ON deliveries BEGIN
     DELETE FROM deliveries_search WHERE rowid = old.id;
 END;
-INSERT INTO deliveries_search (rowid, text)
-    SELECT new.id, {_SEARCH_TEXT_SQL} FROM deliveries AS new
-    WHERE new.id NOT IN (SELECT rowid FROM deliveries_search);
 """
 
 # Version 4: an index of ids alone. The table keeps each row (body included, ~6 KB) in its
@@ -119,8 +138,35 @@ _SCHEMA_V4 = """
 CREATE INDEX IF NOT EXISTS deliveries_id ON deliveries (id);
 """
 
+# Version 5: the index is filled in the background, off the delivery path. The insert
+# trigger cost ~370 us of the ~400 us a delivery spent in its transaction, before the COMMIT
+# and so before the reply; a plain INSERT is ~35 us. Now the writer thread indexes rows in
+# id order when deliveries pause (EventStore._index_step), and search_progress records how
+# far it got: every row with id <= indexed_upto is in deliveries_search, and the filter
+# scans the rows above it with the same expression (EventStore._where), so it never misses
+# a row the index does not hold yet.
+# A file at version 3 or 4 has every row indexed (by the trigger, and by version 3's
+# back-fill); a file from before version 3 reaches here with an empty index (0, all of it
+# left to the indexer). The delete trigger now also keeps indexed_upto at or below the
+# newest id: ids are max(id) + 1, so after the newest rows are deleted (an emptied history,
+# a clock that went back) a new row may get an id the index has already passed.
+_SCHEMA_V5 = """
+DROP TRIGGER IF EXISTS deliveries_search_insert;
+CREATE TABLE IF NOT EXISTS search_progress (indexed_upto INTEGER NOT NULL);
+INSERT INTO search_progress (indexed_upto)
+    SELECT coalesce((SELECT rowid FROM deliveries_search ORDER BY rowid DESC LIMIT 1), 0)
+    WHERE NOT EXISTS (SELECT 1 FROM search_progress);
+DROP TRIGGER IF EXISTS deliveries_search_delete;
+CREATE TRIGGER deliveries_search_delete AFTER DELETE ON deliveries BEGIN
+    DELETE FROM deliveries_search WHERE rowid = old.id;
+    UPDATE search_progress SET indexed_upto = (SELECT coalesce(max(id), 0) FROM deliveries)
+        WHERE indexed_upto > (SELECT coalesce(max(id), 0) FROM deliveries);
+END;
+"""
+
 # Migrations from version N-1 to N, applied in order; index 0 creates version 1.
-MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5]
+_SEARCH_TEXT_D = search_text_sql("d")
 
 
 def _statements(script: str) -> list[str]:
@@ -137,7 +183,7 @@ def _statements(script: str) -> list[str]:
 
 
 def search_text(record_id: str, headline: str, body: bytes) -> str:
-    """What the filter searches for one delivery: the Python twin of _SEARCH_TEXT_SQL, for
+    """What the filter searches for one delivery: the Python twin of search_text_sql(), for
     rows that arrive while a filter is shown (compared case-insensitively)."""
     text = body.decode("utf-8", "replace")
     try:
@@ -271,6 +317,15 @@ class EventStore:
         self._write_conn: sqlite3.Connection | None = None
         self.last_error: str = ""
         self.last_write_at: float = 0.0     # monotonic; retention waits for a quiet moment
+        self._version = SCHEMA_VERSION      # of the file; older only for a read-only open
+        # The background indexer's state, owned by the writer thread.
+        self._index_pending = False         # rows above indexed_upto may exist
+        self._index_held = False            # hold_indexing(True): tests keep the indexer off
+        self._index_row_s = INDEX_ROW_S_GUESS   # measured seconds per indexed row
+        self._index_retry_at = 0.0
+        self._indexed_upto = 0              # mirrors search_progress after each chunk
+        self._newest_id = 0                 # the newest id this writer knows of
+        self._relaxed = False               # synchronous is NORMAL (inside an index chunk)
 
     # ---- opening -------------------------------------------------------------------------
     def open(self, read_only: bool = False) -> OpenReport:
@@ -298,6 +353,13 @@ class EventStore:
         # 50-200 ms more. A checkpointer thread does them beside the writer instead
         # (PASSIVE never blocks it); durability is the COMMIT's fsync of the WAL, unchanged.
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # Whatever is not indexed yet (rows a closed store left behind, a history from
+        # before version 5) is indexed in the background, from the oldest row up.
+        self._indexed_upto = conn.execute(
+            "SELECT indexed_upto FROM search_progress").fetchone()[0]
+        self._newest_id = conn.execute(
+            "SELECT coalesce(MAX(id), 0) FROM deliveries").fetchone()[0]
+        self._index_pending = self._newest_id > self._indexed_upto
         self._read = _connect(self.path)
         self._read.row_factory = sqlite3.Row
         self._writer = threading.Thread(target=self._write_loop, name="event-store-writer",
@@ -326,6 +388,7 @@ class EventStore:
                 if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("quick_check failed")
             conn.execute("SELECT id FROM deliveries ORDER BY id DESC LIMIT 1").fetchone()
+            self._version = version
         except sqlite3.Error as exc:
             conn.close()
             raise StoreError(read_problem(self.path, exc)) from exc
@@ -459,20 +522,24 @@ class EventStore:
         return await future
 
     def _run_job(self, item: "_Job") -> None:
+        self._strict()
         try:
             result: object = item.job(self._write_conn)
         except Exception as exc:
             log.error("a history maintenance step failed: %s", exc,
                       exc_info=not isinstance(exc, sqlite3.Error))
             result = StoreError(self._explain(exc))
+        self._index_pending = True      # a job may have added rows; a look costs little
         item.loop.call_soon_threadsafe(_settle, item.future, result)
 
     def _write_loop(self) -> None:
         carry = _NOTHING
         while True:
-            item, carry = (self._queue.get() if carry is _NOTHING else carry), _NOTHING
+            item, carry = (self._next_item() if carry is _NOTHING else carry), _NOTHING
             if item is None:
                 return
+            if item is _WAKE:
+                continue
             if isinstance(item, _Job):
                 self._run_job(item)
                 continue
@@ -482,6 +549,8 @@ class EventStore:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if nxt is _WAKE:
+                    continue
                 if nxt is None or isinstance(nxt, _Job):
                     carry = nxt             # commit this batch first, then stop or run it
                     break
@@ -511,6 +580,92 @@ class EventStore:
                     settle.setdefault(waiter, []).append((target, result))
             for loop, pairs in settle.items():
                 loop.call_soon_threadsafe(_settle_all, pairs)
+            if outcome is None:
+                self._newest_id = max(self._newest_id, batch[-1][0].id)
+                self._index_pending = True
+                # Under a load that never pauses for INDEX_QUIET_S, the backlog (counted in
+                # ids: an upper bound, and no query) would grow for as long as it lasts.
+                if (self._newest_id - self._indexed_upto > INDEX_FORCE_BACKLOG
+                        and not self._index_held
+                        and time.monotonic() >= self._index_retry_at):
+                    self._index_step()
+
+    def _next_item(self) -> object:
+        """The next item in the queue. While rows wait to be indexed, the wait is cut short
+        once no delivery has come for INDEX_QUIET_S, and a chunk of them is indexed
+        (deliveries first: the one that comes during a chunk waits INDEX_CHUNK_S at most)."""
+        while True:
+            if not self._index_pending or self._index_held:
+                return self._queue.get()
+            now = time.monotonic()
+            wait = max(self.last_write_at + INDEX_QUIET_S, self._index_retry_at) - now
+            try:
+                return self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                self._index_step()
+
+    def _index_step(self) -> int:
+        """Index the next rows above indexed_upto, oldest first, and move indexed_upto past
+        them in the same transaction; returns how many. The chunk holds as many rows as the
+        measured cost per row fits into INDEX_CHUNK_S."""
+        conn = self._write_conn
+        assert conn is not None
+        want = max(1, min(INDEX_CHUNK_ROWS_MAX, int(INDEX_CHUNK_S / self._index_row_s)))
+        started = time.perf_counter()
+        try:
+            # synchronous=NORMAL: this COMMIT skips its fsync (~1 ms here, paid by the drain
+            # and by a delivery waiting behind the chunk). A power cut can lose only whole
+            # chunks, rows and indexed_upto together, which are simply indexed again; and the
+            # next delivery's FULL COMMIT syncs the WAL up to and including this chunk.
+            # Deliveries and jobs get FULL back first (_strict), whatever happens here.
+            self._relaxed = True
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                upto = conn.execute("SELECT indexed_upto FROM search_progress").fetchone()[0]
+                n, last = conn.execute(
+                    "SELECT COUNT(*), MAX(id) FROM (SELECT id FROM deliveries WHERE id > ? "
+                    "ORDER BY id LIMIT ?)", (upto, want)).fetchone()
+                if n:
+                    # OR REPLACE: a row indexed already (by a tool that wrote the index
+                    # itself) is indexed again, instead of failing every chunk from here on.
+                    conn.execute(
+                        f"INSERT OR REPLACE INTO deliveries_search (rowid, text) "
+                        f"SELECT d.id, {_SEARCH_TEXT_D} FROM deliveries AS d "
+                        f"WHERE d.id > ? AND d.id <= ?", (upto, last))
+                    conn.execute("UPDATE search_progress SET indexed_upto = ?", (last,))
+                conn.execute("COMMIT")
+            except BaseException:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise
+            self._strict()
+        except Exception as exc:
+            # Never fatal: the filter scans what is not indexed, and deliveries come first.
+            log.warning("indexing the history for the filter failed, will retry: %s", exc,
+                        exc_info=not isinstance(exc, sqlite3.Error))
+            self._index_retry_at = time.monotonic() + INDEX_RETRY_S
+            return 0
+        self._indexed_upto = last if n else upto
+        self._index_pending = n == want
+        if n:
+            per_row = (time.perf_counter() - started) / n
+            self._index_row_s = (self._index_row_s + per_row) / 2
+        return n
+
+    def _strict(self) -> None:
+        """synchronous=FULL again after an index chunk, before anything else is written."""
+        if self._relaxed:
+            self._write_conn.execute("PRAGMA synchronous=FULL")
+            self._relaxed = False
+
+    def hold_indexing(self, hold: bool) -> None:
+        """Keep the background indexer off (True) or let it run again (False). For tests
+        that need rows the index does not hold yet; the app never calls it."""
+        self._index_held = hold
+        self._queue.put(_WAKE)      # a writer asleep on an empty queue looks again
 
     def _explain(self, exc: Exception) -> str:
         text = str(exc).lower()
@@ -527,6 +682,7 @@ class EventStore:
     def _write_batch(self, batch: list[Delivery]) -> None:
         conn = self._write_conn
         assert conn is not None
+        self._strict()
         conn.execute("BEGIN IMMEDIATE")
         try:
             seen: dict[tuple[str, str], int] = {}
@@ -650,17 +806,55 @@ class EventStore:
         if route:
             clauses.append("route = ?")
             params.append(route)
-        if text and len(text) >= 3 and not set(text) & set("%_\\"):
-            # The trigram index answers a LIKE of 3+ characters without wildcards itself.
-            clauses.append("id IN (SELECT rowid FROM deliveries_search WHERE text LIKE ?)")
-            params.append(f"%{text}%")
-        elif text:
-            # Shorter texts or LIKE wildcards: the same search text, scanned.
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append("id IN (SELECT rowid FROM deliveries_search "
-                           "WHERE text LIKE ? ESCAPE '\\')")
-            params.append(like)
+        if text:
+            if len(text) >= 3 and not set(text) & set("%_\\"):
+                # The trigram index answers a LIKE of 3+ characters without wildcards itself.
+                like, pattern = "LIKE ?", f"%{text}%"
+            else:
+                # Shorter texts or LIKE wildcards: the same search text, scanned.
+                like = "LIKE ? ESCAPE '\\'"
+                pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%") \
+                    .replace("_", "\\_") + "%"
+            # The rows the index holds, and those above indexed_upto, not indexed yet, matched
+            # by the same text and the same LIKE (the trigram index's LIKE folds case as
+            # LIKE itself does: ASCII only). indexed_upto is read by this same statement, so
+            # a chunk the indexer commits meanwhile can neither hide rows nor count them
+            # twice. One IN (... UNION ALL ...), not an OR of two conditions: the planner
+            # then still reads just the matching ids, never the whole table.
+            indexed, upto = self._search_sources()
+            parts = []
+            if indexed:
+                parts.append(f"SELECT rowid FROM deliveries_search WHERE text {like}")
+                params.append(pattern)
+            if upto is not None:
+                parts.append(f"SELECT d.id FROM deliveries AS d WHERE d.id > {upto} "
+                             f"AND {_SEARCH_TEXT_D} {like}")
+                params.append(pattern)
+            clauses.append(f"id IN ({' UNION ALL '.join(parts)})")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def _search_sources(self) -> tuple[bool, str | None]:
+        """(whether the file has the search index, SQL for the id above which rows are not
+        in it, or None when every row is). Only a read-only open meets a file from before
+        version 5, which is never changed, and its version is read again: the app may
+        upgrade it meanwhile."""
+        version = self._version
+        if version < SCHEMA_VERSION:
+            version = self._reader().execute("PRAGMA user_version").fetchone()[0]
+        if version >= 5:
+            return True, "(SELECT indexed_upto FROM search_progress)"
+        if version >= 3:
+            return True, None         # versions 3 and 4 indexed every row in its INSERT
+        return False, "0"
+
+    def search_backlog(self) -> int:
+        """How many deliveries the filter's index does not hold yet (the filter still finds
+        them, by reading them). Counted through the id index, bodies unread."""
+        indexed, upto = self._search_sources()
+        if upto is None:
+            return 0
+        return self._reader().execute(
+            f"SELECT COUNT(*) FROM deliveries WHERE id > {upto}").fetchone()[0]
 
     def summaries(self, limit: int = 200, before_id: int | None = None, text: str = "",
                   route: str | None = None) -> list[Delivery]:
@@ -745,6 +939,7 @@ class _Job:
 
 
 _NOTHING = object()
+_WAKE = object()            # wakes the writer to look at the indexer's state again
 
 
 def _settle_all(pairs: list[tuple[asyncio.Future, object]]) -> None:

@@ -1,8 +1,11 @@
-"""The store's filter index (schema 3): a trigram full-text table kept by triggers, built for
-histories written before it, and its Python twin for live rows."""
+"""The store's filter index: a trigram full-text table (schema 3) filled in the background
+by the writer thread (schema 5), the filter that also scans the rows it does not hold yet,
+and the index's Python twin for live rows."""
 
+import asyncio
 import hashlib
 import sqlite3
+import time
 
 from compass_listener.core.delivery import Delivery
 from compass_listener.core.sample import sample_body
@@ -18,6 +21,18 @@ def make(body: bytes, record_id: str = "SAMPL1", headline: str = "h") -> Deliver
         parse_status="ok", parse_problem="", record_type="Defect", record_id=record_id,
         state="Submitted", headline=headline, owner="lead", reply_status=200, reply_body="",
         accepted=True)
+
+
+def wait_indexed(store: EventStore, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while store.search_backlog():
+        assert time.monotonic() < deadline, f"{store.search_backlog()} rows still not indexed"
+        time.sleep(0.01)
+
+
+def indexed_ids(store: EventStore) -> list[int]:
+    return [r[0] for r in store._reader().execute(
+        "SELECT rowid FROM deliveries_search ORDER BY rowid")]
 
 
 def test_a_version_2_history_gets_its_search_index_when_opened(tmp_path):
@@ -48,6 +63,9 @@ def test_a_version_2_history_gets_its_search_index_when_opened(tmp_path):
         assert found("old") == ["OLD3", "OLD2", "OLD1"]
         new = store.append_now(make(b'{"content": {"Owner": {"value": "zoe"}}}', "NEW1"))
         assert found("zoe") == ["NEW1"] and store.count(text="zoe") == 1
+        wait_indexed(store)     # the background indexer fills the index, oldest first
+        assert indexed_ids(store) == [1, 2, 3, new.id]
+        assert found("borealis") == ["OLD1"] and found("old") == ["OLD3", "OLD2", "OLD1"]
     finally:
         store.close()
 
@@ -70,6 +88,7 @@ def test_the_python_twin_matches_what_the_index_holds(tmp_path):
     store.open()
     try:
         d = store.append_now(make(body, "SAMPL3", "Head line"))
+        wait_indexed(store)
         indexed = store._reader().execute("SELECT text FROM deliveries_search WHERE rowid=?",
                                           (d.id,)).fetchone()[0]
     finally:
@@ -127,3 +146,156 @@ def test_a_big_history_opens_without_reading_every_page(tmp_path, monkeypatch):
         assert store.open().moved_aside is not None      # still caught without quick_check
     finally:
         store.close()
+
+
+FILTERS = ["zoe", "ZOE", "oe", "z", "SAMPL", "head", "z%e", "o_", "nothing-like-it"]
+
+
+def test_the_filter_finds_rows_the_index_does_not_hold_yet(tmp_path):
+    """The filter gives the same answer before and after the indexer has reached a row,
+    for indexed texts (3+ characters) and scanned ones (shorter, or with LIKE wildcards)."""
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    try:
+        store.hold_indexing(True)
+        for i, owner in enumerate(["zoe", "zed", "o_o", "z%e", "ann"] * 3):
+            store.append_now(make(f'{{"content": {{"Owner": {{"value": "{owner}"}}}}}}'
+                                  .encode(), f"SAMPL{i}", f"Head {i}"))
+        assert store.search_backlog() == 15 and indexed_ids(store) == []
+        before = {t: ([d.id for d in store.summaries(text=t)], store.count(text=t))
+                  for t in FILTERS}
+        assert before["zoe"][1] == before["ZOE"][1] == 3 and before["z%e"][1] == 3
+        assert before["o_"][1] == 3 and before["nothing-like-it"] == ([], 0)
+        store.hold_indexing(False)
+        wait_indexed(store)
+        assert len(indexed_ids(store)) == 15
+        after = {t: ([d.id for d in store.summaries(text=t)], store.count(text=t))
+                 for t in FILTERS}
+        assert after == before
+    finally:
+        store.close()
+
+
+def test_half_indexed_history_counts_each_row_once(tmp_path):
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    try:
+        store.hold_indexing(True)
+        for i in range(10):
+            store.append_now(make(b'{"content": {"Owner": {"value": "zoe"}}}', f"R{i}"))
+        store._index_step()                     # one chunk, as the writer would run it
+        store._write_conn.execute("UPDATE search_progress SET indexed_upto = 4")
+        # rows 5..10 may be in the index as well as above indexed_upto: never twice
+        assert store.search_backlog() == 6
+        assert store.count(text="zoe") == 10 and len(store.summaries(text="zoe")) == 10
+    finally:
+        store.close()
+
+
+def test_a_version_4_history_is_not_indexed_again(tmp_path):
+    """Versions 3 and 4 indexed every row as it was inserted: version 5 starts past them."""
+    path = tmp_path / "h.sqlite3"
+    conn = sqlite3.connect(path)
+    for script in events.MIGRATIONS[:4]:
+        conn.executescript(script)
+    conn.execute("PRAGMA user_version=4")
+    conn.execute("INSERT INTO deliveries (received_at, route, body, body_sha256, signature,"
+                 " parse_status, record_id, headline, reply_status, accepted)"
+                 " VALUES (1, '/r', '{\"content\": {}}', 'x', 'valid', 'ok', 'V4ROW', 'h',"
+                 " 200, 1)")
+    conn.commit()
+    conn.close()
+    store = EventStore(path)
+    try:
+        assert store.open().migrated_from == 4
+        assert store.search_backlog() == 0
+        assert store._reader().execute(
+            "SELECT indexed_upto FROM search_progress").fetchone()[0] == 1
+        assert [d.record_id for d in store.summaries(text="v4row")] == ["V4ROW"]
+        assert not store._reader().execute(
+            "SELECT 1 FROM sqlite_master WHERE name='deliveries_search_insert'").fetchone()
+    finally:
+        store.close()
+
+
+def test_an_id_used_again_after_the_newest_rows_are_deleted_is_indexed(store):
+    for i in range(3):
+        store.append_now(make(b'{"content": {"Owner": {"value": "first"}}}', f"R{i}"))
+    wait_indexed(store)
+    store._write_conn.execute("DELETE FROM deliveries WHERE id >= 2")
+    again = store.append_now(make(b'{"content": {"Owner": {"value": "second"}}}', "AGAIN"))
+    assert again.id == 2
+    assert [d.record_id for d in store.summaries(text="second")] == ["AGAIN"]
+    wait_indexed(store)
+    assert indexed_ids(store) == [1, 2]
+    assert [d.record_id for d in store.summaries(text="second")] == ["AGAIN"]
+    assert [d.record_id for d in store.summaries(text="first")] == ["R0"]
+
+
+def test_indexing_waits_for_a_pause_and_deliveries_go_first(tmp_path):
+    """A long backlog is indexed in small transactions: a delivery that comes meanwhile is
+    committed long before the backlog is gone."""
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    try:
+        store.hold_indexing(True)
+        body = sample_body("http://127.0.0.1:8080/compassdefect", index=1, seed=1)
+
+        async def burst():         # one group commit per batch, not an fsync per row
+            await asyncio.gather(*(store.append(make(body, f"R{i}")) for i in range(3000)))
+        asyncio.run(burst())
+        store.append_now(make(body, "LAST"))
+        assert store.search_backlog() == 3001
+        store.hold_indexing(False)
+        time.sleep(0.05)
+        started = time.monotonic()
+        mid = store.append_now(make(b'{"content": {"Owner": {"value": "midway"}}}', "MID"))
+        waited = time.monotonic() - started
+        backlog = store.search_backlog()
+        assert backlog > 0, "the whole backlog was indexed before the delivery was stored"
+        assert waited < 0.5, f"a delivery waited {waited:.3f} s behind the indexer"
+        assert [d.id for d in store.summaries(text="midway")] == [mid.id]
+        wait_indexed(store)
+    finally:
+        store.close()
+
+
+def test_a_load_that_never_pauses_cannot_grow_the_backlog_without_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(events, "INDEX_QUIET_S", 3600.0)      # never quiet
+    monkeypatch.setattr(events, "INDEX_FORCE_BACKLOG", 50)
+    store = EventStore(tmp_path / "h.sqlite3")
+    store.open()
+    try:
+        for i in range(400):
+            store.append_now(make(f'{{"content": {{"n": {{"value": "v{i}"}}}}}}'.encode(),
+                                  f"R{i}"))
+        assert store.search_backlog() <= 50 + events.INDEX_CHUNK_ROWS_MAX
+        assert store.search_backlog() < 400
+    finally:
+        store.close()
+
+
+def test_a_failed_chunk_is_retried_and_deliveries_still_work(store, monkeypatch, caplog):
+    monkeypatch.setattr(events, "INDEX_RETRY_S", 0.05)
+    store.hold_indexing(True)
+    store.append_now(make(b'{"content": {"Owner": {"value": "zoe"}}}', "R1"))
+    real = store._write_conn
+    fails = {"left": 1}
+
+    class Failing:
+        def execute(self, sql, *args):
+            if "INSERT OR REPLACE INTO deliveries_search" in sql and fails["left"]:
+                fails["left"] -= 1
+                raise sqlite3.OperationalError("database or disk is full")
+            return real.execute(sql, *args)
+
+    store._write_conn = Failing()
+    try:
+        assert store._index_step() == 0
+        assert "indexing the history for the filter failed" in caplog.text
+        assert store.search_backlog() == 1 and store.count(text="zoe") == 1
+        store.hold_indexing(False)
+        wait_indexed(store)
+    finally:
+        store._write_conn = real
+    assert indexed_ids(store) == [1]
