@@ -30,6 +30,9 @@ from asyncio import events
 from PySide6.QtCore import QCoreApplication, QSocketNotifier, Qt, QTimer
 
 
+_LONGEST_WAIT_MS = 86_400_000
+
+
 class _PollOnly:
     """The loop's selector, except that select() never waits: Qt does the waiting."""
 
@@ -151,8 +154,10 @@ class QtEventLoop(asyncio.SelectorEventLoop):
         if self._scheduled:
             delay = self._scheduled[0]._when - self.time()
             # Whole milliseconds, rounded up: firing a little late is harmless, early is a
-            # wasted wake-up (asyncio would find nothing due yet).
-            self._later.start(max(0, math.ceil(delay * 1000)))
+            # wasted wake-up (asyncio would find nothing due yet). At most a day: QTimer
+            # takes a C int of milliseconds (~24.8 days), and a longer call_later raised
+            # OverflowError here; waking early just re-arms for the rest.
+            self._later.start(max(0, math.ceil(min(delay * 1000, _LONGEST_WAIT_MS))))
         else:
             self._later.stop()
 
