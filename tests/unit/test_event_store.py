@@ -231,3 +231,45 @@ async def test_append_after_close_fails_at_once_instead_of_hanging(tmp_path):
         await asyncio.wait_for(store.append(delivery), timeout=2)
     with pytest.raises(StoreError, match="is closed"):
         store.append_now(delivery)
+
+
+async def test_the_wal_stays_bounded_under_a_sustained_burst(store, db_path):
+    # Under a load that never pauses, the writer always adds frames while a checkpoint
+    # runs; unless the WAL starts over it grows without end (50 MB a second was seen).
+    wal = db_path.with_name(db_path.name + "-wal")
+    body = b'{"content": {"Description": "' + b"x" * 5000 + b'"}}'
+    bound = 8 * events.CHECKPOINT_WAL_BYTES
+    # Every body goes into the WAL at least once, so a WAL that never started over
+    # would end up larger than all of them together: more than the bound.
+    goal = 12 * events.CHECKPOINT_WAL_BYTES
+    written = 0
+    largest = 0
+    give_up = time.monotonic() + 60
+
+    async def appender(n: int) -> None:
+        nonlocal written, largest
+        i = 0
+        while written < goal and time.monotonic() < give_up:
+            i += 1
+            await store.append(make(body + b"%d-%d" % (n, i), received_at=NOW + i))
+            written += len(body)
+            largest = max(largest, wal.stat().st_size)
+
+    await asyncio.gather(*(appender(n) for n in range(20)))
+    assert written >= goal
+    assert largest < bound, f"the WAL grew to {largest} bytes for {written} bytes of bodies"
+
+
+async def test_the_wal_index_tells_how_much_the_wal_holds(store, db_path):
+    for i in range(5):
+        await store.append(make(b'{"n": %d}' % i))
+    shm = db_path.with_name(db_path.name + "-shm")
+    conn = sqlite3.connect(str(db_path))
+    try:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        conn.close()
+    assert frames > 0
+    assert events._wal_bytes(shm, file_size=-1) == frames * page
+    assert events._wal_bytes(db_path.with_name("missing-shm"), file_size=123) == 123
