@@ -162,5 +162,15 @@ def machine() -> dict:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident set size. Linux keeps ru_maxrss across exec, so a child
+    spawned by a big parent reports the parent's size (a history generated in the
+    orchestrator made every GUI host "367 MB"); VmHWM belongs to the address space that
+    exec starts afresh."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

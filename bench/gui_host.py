@@ -19,6 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import common  # noqa: E402
 
 
 def main() -> int:
@@ -139,8 +140,7 @@ def main() -> int:
             result["row_times"] = row_times
             result["inserted"] = inserted[0]
             result["stored_rows"] = controller.store.count()
-            import resource
-            result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            result["peak_rss_mb"] = common.peak_rss_mb()
             controller.request_quit()
 
         loop.create_task(drive())
