@@ -31,7 +31,6 @@ import logging
 import os
 import queue
 import sqlite3
-import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -47,7 +46,8 @@ DUPLICATE_WINDOW_S = 24 * 3600
 _BATCH_MAX = 500
 QUICK_CHECK_MAX_BYTES = 64 * 2**20     # histories up to this size are fully checked on open
 CHECKPOINT_WAL_BYTES = 4 * 2**20      # the WAL is copied into the database past this size
-CHECKPOINT_INTERVAL_S = 0.05
+CHECKPOINT_INTERVAL_S = 0.05        # how often the checkpointer looks, in a burst
+CHECKPOINT_MAX_INTERVAL_S = 2.0     # and at the least, while deliveries trickle in
 WAL_KEEP_BYTES = 64 * 2**20         # the WAL's size kept on disk after it starts over
 TRIM_CHUNK = 2000           # rows deleted per transaction: deliveries wait one chunk at most
 VACUUM_CHUNK = 2000         # pages returned to the disk per step
@@ -210,21 +210,6 @@ _SUMMARY_COLUMNS = ("id, received_at, route, route_label, peer, method, path, si
 _ALL_COLUMNS = _SUMMARY_COLUMNS + ", headers, body, reply_body"
 
 
-
-def _wal_bytes(shm: Path, file_size: int) -> int:
-    """How much the WAL holds since it last started over, from the wal-index header in the
-    -shm file (SQLite's documented layout, version 3007000: mxFrame at byte 16, the page
-    size at byte 14, in the machine's byte order). The WAL file keeps its size when it
-    starts over, so its size says only how big it once was; that is the fallback."""
-    try:
-        with open(shm, "rb") as f:
-            head = f.read(20)
-        version, _, _, _, _, page, frames = struct.unpack("=IIIBBHI", head)
-    except (OSError, struct.error):
-        return file_size
-    if version != 3007000:
-        return file_size
-    return frames * (65536 if page == 1 else page)
 
 
 class StoreError(Exception):
@@ -436,18 +421,25 @@ class EventStore:
         thread (_finish_checkpoint), between two batches: it copies them in about a
         millisecond, and its next transaction starts the WAL from the beginning again."""
         wal = self.path.with_name(self.path.name + "-wal")
-        shm = self.path.with_name(self.path.name + "-shm")
         conn = None
+        page = 4096
+        seen = None             # the WAL's mtime when it was last checkpointed
+        filling_since = None    # when frames began to come after that
+        due = 0.0
         try:
-            seen = None         # the WAL's mtime when it was last looked into
             while not self._checkpoint_stop.wait(CHECKPOINT_INTERVAL_S):
                 try:
+                    if self._checkpoint_tail.is_set():
+                        continue        # the writer has yet to finish the last one
                     st = wal.stat()
-                    if st.st_mtime_ns == seen or self._checkpoint_tail.is_set():
-                        continue        # nothing new, or the writer has yet to finish
-                    seen = st.st_mtime_ns
-                    if _wal_bytes(shm, st.st_size) < CHECKPOINT_WAL_BYTES:
+                    if st.st_mtime_ns == seen or st.st_size < CHECKPOINT_WAL_BYTES:
+                        continue        # nothing new, or too small to hold that much
+                    now = time.monotonic()
+                    if filling_since is None:
+                        filling_since = now - CHECKPOINT_INTERVAL_S
+                    if now < due:
                         continue
+                    seen = st.st_mtime_ns
                     if conn is None:
                         conn = sqlite3.connect(str(self.path), timeout=0,
                                                isolation_level=None, check_same_thread=False)
@@ -456,8 +448,21 @@ class EventStore:
                         # compiled-in default (some builds make WAL connections NORMAL/OFF).
                         conn.execute("PRAGMA synchronous=FULL")
                         conn.execute("PRAGMA fullfsync=ON")
+                        page = conn.execute("PRAGMA page_size").fetchone()[0]
                     busy, frames, done = conn.execute(
                         "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    # The file keeps its size when the WAL starts over, so only the
+                    # checkpoint says how much it held: look again when it will hold
+                    # CHECKPOINT_WAL_BYTES at the rate it filled since frames began to come
+                    # (50 ms apart in a burst, 2 s apart for a trickle). Nothing reads
+                    # the -shm file directly: closing a descriptor of it would drop
+                    # SQLite's locks on it for the whole process.
+                    now = time.monotonic()
+                    rate = max(frames, 0) * page / max(now - filling_since,
+                                                       CHECKPOINT_INTERVAL_S)
+                    filling_since = None
+                    due = now + min(CHECKPOINT_MAX_INTERVAL_S,
+                                    CHECKPOINT_WAL_BYTES / rate if rate else float("inf"))
                     if not busy and done == frames:
                         # Done as far as the WAL went when it began; under load more has
                         # come since, and only the writer can copy that without a race.

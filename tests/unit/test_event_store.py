@@ -3,7 +3,10 @@
 import asyncio
 import hashlib
 import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -260,16 +263,66 @@ async def test_the_wal_stays_bounded_under_a_sustained_burst(store, db_path):
     assert largest < bound, f"the WAL grew to {largest} bytes for {written} bytes of bodies"
 
 
-async def test_the_wal_index_tells_how_much_the_wal_holds(store, db_path):
-    for i in range(5):
-        await store.append(make(b'{"n": %d}' % i))
-    shm = db_path.with_name(db_path.name + "-shm")
-    conn = sqlite3.connect(str(db_path))
+
+_BURST_IN_A_CHILD = """
+import asyncio, sys, time
+sys.path[:0] = sys.argv[2:4]
+from test_event_store import NOW, make
+from compass_listener.store.events import EventStore, StoreError
+
+store = EventStore(sys.argv[1])
+store.open()
+body = b'{"content": {"Description": "' + b"x" * 5000 + b'"}}'
+stored = failed = 0
+
+async def appender(n, end):
+    global stored, failed
+    i = 0
+    while time.monotonic() < end:
+        i += 1
+        try:
+            await store.append(make(body + b"%d-%d" % (n, i), received_at=NOW + i))
+            stored += 1
+        except StoreError:
+            failed += 1
+
+async def main():
+    print("ready", flush=True)
+    end = time.monotonic() + 4
+    await asyncio.gather(*(appender(n, end) for n in range(20)))
+
+asyncio.run(main())
+store.close()
+print(stored, failed, flush=True)
+"""
+
+
+def test_other_processes_may_open_the_history_during_a_burst(db_path):
+    # The store must never touch SQLite's files behind SQLite's back. It once read the
+    # -shm file to learn how full the WAL was; closing that descriptor dropped SQLite's
+    # locks on the file for the whole process, so the next process to open the history
+    # (`compass-listener export`, the window of a second instance) thought it was the
+    # first, rebuilt the wal-index under the writer, and the listener died of SIGBUS.
+    here = Path(__file__).resolve()
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BURST_IN_A_CHILD, str(db_path), str(here.parent),
+         str(here.parents[2])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        page = conn.execute("PRAGMA page_size").fetchone()[0]
-        frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        opened = 0
+        while child.poll() is None:
+            conn = sqlite3.connect(str(db_path), timeout=10)
+            try:
+                conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()
+            finally:
+                conn.close()
+            opened += 1
+            time.sleep(0.02)
+        out, err = child.communicate(timeout=60)
     finally:
-        conn.close()
-    assert frames > 0
-    assert events._wal_bytes(shm, file_size=-1) == frames * page
-    assert events._wal_bytes(db_path.with_name("missing-shm"), file_size=123) == 123
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, f"the writing process died ({child.returncode}): {err[-2000:]}"
+    stored, failed = map(int, out.split())
+    assert failed == 0 and stored > 1000 and opened > 20
+    assert len(_rows_seen_by_another_connection(db_path)) == stored
