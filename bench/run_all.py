@@ -3,7 +3,8 @@ baselines (as ratios, medians of several runs), the machine, versions and exact 
 
 Usage: .venv/bin/python bench/run_all.py [--tiny] [--out BENCHMARKS.md] [--only NAME ...]
 --tiny runs each benchmark at a size that only proves it works (the smoke test uses it);
-its figures mean nothing. Raw results go to bench/.data/results-*.json (not committed).
+its figures mean nothing, and its page goes to bench/.data/BENCHMARKS-tiny.md. Raw results
+go to bench/.data/results-*.json (not committed).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def render_bounds(add, t: dict) -> None:
         f"share. What was taken off that path is listed under the optimisations below; "
         f"getting under {1e6 / five:.0f} µs needs the listener and its store in a process "
         f"of their own, feeding the window, which is a different design from the embedded "
-        f"listener that `design.md` asks for.\n")
+        f"listener that the design notes (`../shared/docs/design.md`) ask for.\n")
 
 
 def render(results: dict, command: str, tiny: bool) -> str:
@@ -139,7 +140,8 @@ def render(results: dict, command: str, tiny: bool) -> str:
     add("\nEvery figure is measured side by side with its baseline in the same run, and "
         "quoted as the median of several runs, with the ratio to the baseline: the machine "
         "is small and shared, so absolute numbers drift between runs, ratios much less.\n")
-    m, v = common.machine(), common.versions()
+    # The machine the figures came from, which --render may not be running on.
+    m, v = results.get("machine") or common.machine(), results.get("versions") or common.versions()
     add("## Machine\n")
     add(f"- {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, {m['os']}")
     add("- " + ", ".join(f"{k} {val}" for k, val in v.items()))
@@ -232,8 +234,11 @@ def render(results: dict, command: str, tiny: bool) -> str:
     if "throughput" in results:
         t = results["throughput"]
         add("## 1. Burst throughput\n")
-        add(f"wrk, one thread, 20 connections, {t['seconds']:g} s per run after a 1 s "
-            f"warm-up, {t['rounds']} rounds with the order of the servers rotated; bodies "
+        warmup = t.get("params", {}).get("warmup", 1.0)
+        warm = f"after a {warmup:g} s warm-up" if warmup else "without a warm-up"
+        add(f"wrk, one thread, 20 connections, {t['seconds']:g} s per run {warm}, "
+            f"{t['rounds']} round{'s' if t['rounds'] != 1 else ''} with the order of the "
+            f"servers rotated; bodies "
             f"are {t['bodies']:,} distinct realistic payloads (~40 fields, 3–8 KB) signed "
             "with HMAC-SHA1 (`bench/wrk_post.lua`). The app verifies, parses, commits "
             "(synchronous=FULL, group commit) and puts every delivery in the table model "
@@ -326,27 +331,68 @@ def render(results: dict, command: str, tiny: bool) -> str:
     add(command)
     add("```\n")
     add("Each benchmark also runs alone, e.g. `.venv/bin/python bench/throughput.py` (prints "
-        "JSON). Needs `wrk` (Debian: `apt-get install wrk`) and the `bench` extra "
+        "JSON). Needs `wrk` (Debian: `sudo apt-get install wrk`) and the `bench` extra "
         "(`pip install -e '.[bench]'`: Flask, psutil, py-spy). The smoke test "
         "`tests/bench/test_bench_smoke.py` runs all of them at tiny sizes.")
     return "\n".join(L) + "\n"
 
 
+def read_results(p: argparse.ArgumentParser, path: Path) -> dict:
+    """A run's raw results, or an error that says what is wrong with the file."""
+    try:
+        results = json.loads(path.read_text())
+    except OSError as exc:
+        p.error(f"cannot read {path}: {exc.strerror or exc}; give the results-*.json file "
+                f"that a run wrote to {common.DATA}")
+    except ValueError as exc:
+        p.error(f"{path} is not a results file of bench/run_all.py (not JSON: {exc})")
+    if not isinstance(results, dict) or not any(
+            isinstance(results.get(n), dict) for n in NAMES):
+        p.error(f"{path} is not a results file of bench/run_all.py (it holds none of the "
+                f"figures {', '.join(NAMES)})")
+    return results
+
+
+def write_page(p: argparse.ArgumentParser, out: Path, text: str) -> None:
+    try:
+        out.write_text(text)
+    except OSError as exc:
+        p.error(f"cannot write {out}: {exc.strerror or exc}")
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--tiny", action="store_true")
-    p.add_argument("--out", default=str(common.ROOT / "BENCHMARKS.md"))
-    p.add_argument("--only", nargs="*", choices=NAMES)
+    p = argparse.ArgumentParser(
+        description="Runs every benchmark and writes BENCHMARKS.md: each figure side by side "
+                    "with its baseline (ratios, medians of several runs), the machine, the "
+                    "versions and the exact commands.")
+    p.add_argument("--tiny", action="store_true",
+                   help="run each benchmark at a size that only proves it works (the smoke "
+                        "test uses it); its figures mean nothing, so the page goes to "
+                        "bench/.data/BENCHMARKS-tiny.md unless --out says otherwise")
+    p.add_argument("--out", metavar="FILE",
+                   help="where to write the page (default: BENCHMARKS.md at the top of the "
+                        "checkout)")
+    p.add_argument("--only", nargs="*", choices=NAMES, metavar="NAME",
+                   help=f"run only these benchmarks ({', '.join(NAMES)})")
     p.add_argument("--render", metavar="RESULTS_JSON",
                    help="only write the page again from a run's raw results (e.g. after "
                         "editing bench/optimisations.md)")
     opts = p.parse_args(argv)
+    out = Path(opts.out) if opts.out else (
+        common.DATA / "BENCHMARKS-tiny.md" if opts.tiny else common.ROOT / "BENCHMARKS.md")
     if opts.render:
-        results = json.loads(Path(opts.render).read_text())
-        Path(opts.out).write_text(render(results, results.get("command", "?"),
-                                         results.get("tiny", False)))
-        print(f"wrote {opts.out} from {opts.render}", file=sys.stderr)
+        results = read_results(p, Path(opts.render))
+        try:
+            page = render(results, results.get("command", "?"), results.get("tiny", False))
+        except (KeyError, TypeError, ValueError) as exc:
+            p.error(f"{opts.render} lacks part of a figure ({type(exc).__name__}: {exc}); "
+                    f"render a results file written by this version of bench/run_all.py")
+        write_page(p, out, page)
+        print(f"wrote {out} from {opts.render}", file=sys.stderr)
         return 0
+    common.DATA.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        p.error(f"cannot write {out}: the folder {out.parent} does not exist")
     names = opts.only or list(NAMES)
     load_before = os.getloadavg()
     results = run(names, opts.tiny)
@@ -355,12 +401,13 @@ def main(argv=None) -> int:
     common.DATA.mkdir(parents=True, exist_ok=True)
     command = ".venv/bin/python bench/run_all.py" + (" --tiny" if opts.tiny else "") + (
         " --only " + " ".join(names) if opts.only else "")
-    results.update(command=command, tiny=opts.tiny,
+    results.update(command=command, tiny=opts.tiny, machine=common.machine(),
+                   versions=common.versions(),
                    generated_at=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     raw = common.DATA / f"results-{time.strftime('%Y%m%d-%H%M%S')}.json"
     raw.write_text(json.dumps(results, indent=1))
-    Path(opts.out).write_text(render(results, command, opts.tiny))
-    print(f"wrote {opts.out} (raw results: {raw})", file=sys.stderr)
+    write_page(p, out, render(results, command, opts.tiny))
+    print(f"wrote {out} (raw results: {raw})", file=sys.stderr)
     return 0
 
 

@@ -42,3 +42,22 @@ def test_every_benchmark_runs_tiny_and_renders_benchmarks_md(tmp_path):
                     "## Commands"):
         assert heading in text
     assert "nan" not in text.split("## Summary")[1].split("##")[0]
+
+
+@pytest.mark.parametrize("content, says", [
+    (None, "cannot read"),
+    ('{"throughput":', "not JSON"),
+    ("[]", "holds none of the figures"),
+    ('{"throughput": {}}', "lacks part of a figure"),
+])
+def test_rendering_a_file_that_is_not_a_run_says_why(tmp_path, content, says):
+    results = tmp_path / "results.json"
+    if content is not None:
+        results.write_text(content)
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run_all.py"), "--render",
+                           str(results), "--out", str(out)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert proc.returncode == 2
+    assert says in proc.stderr and "Traceback" not in proc.stderr
+    assert not out.exists()
