@@ -49,6 +49,7 @@ CHECKPOINT_WAL_BYTES = 4 * 2**20      # the WAL is copied into the database past
 CHECKPOINT_INTERVAL_S = 0.05        # how often the checkpointer looks, in a burst
 CHECKPOINT_MAX_INTERVAL_S = 2.0     # and at the least, while deliveries trickle in
 WAL_KEEP_BYTES = 64 * 2**20         # the WAL's size kept on disk after it starts over
+TRUNCATE_PATIENCE_MS = 100          # how long reclaim's truncation waits for readers
 TRIM_CHUNK = 2000           # rows deleted per transaction: deliveries wait one chunk at most
 VACUUM_CHUNK = 2000         # pages returned to the disk per step
 # The background search indexer (schema 5): it runs once no delivery has come for
@@ -425,6 +426,7 @@ class EventStore:
         page = 4096
         seen = None             # the WAL's mtime when it was last checkpointed
         filling_since = None    # when frames began to come after that
+        rate = 0.0              # bytes a second the WAL filled at, as last seen
         due = 0.0
         try:
             while not self._checkpoint_stop.wait(CHECKPOINT_INTERVAL_S):
@@ -458,12 +460,18 @@ class EventStore:
                     # the -shm file directly: closing a descriptor of it would drop
                     # SQLite's locks on it for the whole process.
                     now = time.monotonic()
-                    rate = max(frames, 0) * page / max(now - filling_since,
-                                                       CHECKPOINT_INTERVAL_S)
+                    if busy or frames <= 0:
+                        # It met the writer's own checkpoint, or the WAL had just started
+                        # over: nothing learnt about the rate, so look again soon.
+                        due = now + CHECKPOINT_INTERVAL_S
+                        continue
+                    sample = frames * page / max(now - filling_since, CHECKPOINT_INTERVAL_S)
+                    # A low sample (the WAL started over in between) must not put the next
+                    # look seconds away in a burst: the rate falls by half a look at most.
+                    rate = max(sample, rate / 2)
                     filling_since = None
-                    due = now + min(CHECKPOINT_MAX_INTERVAL_S,
-                                    CHECKPOINT_WAL_BYTES / rate if rate else float("inf"))
-                    if not busy and done == frames:
+                    due = now + min(CHECKPOINT_MAX_INTERVAL_S, CHECKPOINT_WAL_BYTES / rate)
+                    if done == frames:
                         # Done as far as the WAL went when it began; under load more has
                         # come since, and only the writer can copy that without a race.
                         self._checkpoint_tail.set()
@@ -477,8 +485,9 @@ class EventStore:
 
     def _finish_checkpoint(self) -> None:
         """On the writer thread, between batches: checkpoint the frames the checkpointer
-        left, so the next write starts the WAL over (see _checkpoint_loop)."""
-        self._checkpoint_tail.clear()
+        left, so the next write starts the WAL over (see _checkpoint_loop). The flag is
+        cleared only afterwards: until then the checkpointer keeps away, instead of
+        running into this checkpoint."""
         self._strict()      # the database pages it writes are synced like a commit's
         try:
             busy, frames, done = self._write_conn.execute(
@@ -487,6 +496,8 @@ class EventStore:
                 log.debug("the WAL's tail is held by a reader: %d of %d frames", done, frames)
         except sqlite3.Error as exc:
             log.debug("checkpoint of the WAL's tail skipped: %s", exc)
+        finally:
+            self._checkpoint_tail.clear()
 
     def _open_checked(self) -> sqlite3.Connection:
         self._create_private()
@@ -853,11 +864,23 @@ class EventStore:
             conn.execute(f"PRAGMA incremental_vacuum({VACUUM_CHUNK})").fetchall()
             return conn.execute("PRAGMA freelist_count").fetchone()[0]
 
+        def truncate(conn: sqlite3.Connection) -> None:
+            # TRUNCATE waits for every reader to finish, and deliveries wait behind it on
+            # this thread: a long export held them for the whole busy timeout (30 s).
+            # Long enough for the checkpointer's own checkpoint (milliseconds), and then
+            # it does what it can; a WAL it could not cut is cut to WAL_KEEP_BYTES when it
+            # next starts over.
+            patience = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            conn.execute(f"PRAGMA busy_timeout={TRUNCATE_PATIENCE_MS}")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(patience)}")
+
         while await self.call_in_writer(step):
             pass
         # The WAL grew by every page the vacuum moved; truncate it too.
-        await self.call_in_writer(
-            lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+        await self.call_in_writer(truncate)
 
     # ---- reading -------------------------------------------------------------------------
     def _where(self, text: str = "", route: str | None = None,
