@@ -211,8 +211,6 @@ _SUMMARY_COLUMNS = ("id, received_at, route, route_label, peer, method, path, si
 _ALL_COLUMNS = _SUMMARY_COLUMNS + ", headers, body, reply_body"
 
 
-
-
 class StoreError(Exception):
     """The history cannot be written: the message says why and what to do."""
 
@@ -484,10 +482,12 @@ class EventStore:
                 conn.close()
 
     def _finish_checkpoint(self) -> None:
-        """On the writer thread, between batches: checkpoint the frames the checkpointer
-        left, so the next write starts the WAL over (see _checkpoint_loop). The flag is
-        cleared only afterwards: until then the checkpointer keeps away, instead of
+        """On the writer thread, between batches: if the checkpointer asked, checkpoint the
+        frames it left, so the next write starts the WAL over (see _checkpoint_loop). The
+        flag is cleared only afterwards: until then the checkpointer keeps away, instead of
         running into this checkpoint."""
+        if not self._checkpoint_tail.is_set():
+            return
         self._strict()      # the database pages it writes are synced like a commit's
         try:
             busy, frames, done = self._write_conn.execute(
@@ -616,8 +616,7 @@ class EventStore:
             if item is None:
                 return
             if item is _WAKE:
-                if self._checkpoint_tail.is_set():
-                    self._finish_checkpoint()
+                self._finish_checkpoint()
                 continue
             if isinstance(item, _Job):
                 self._run_job(item)
@@ -659,8 +658,7 @@ class EventStore:
                     settle.setdefault(waiter, []).append((target, result))
             for loop, pairs in settle.items():
                 loop.call_soon_threadsafe(_settle_all, pairs)
-            if self._checkpoint_tail.is_set():
-                self._finish_checkpoint()
+            self._finish_checkpoint()
             if outcome is None:
                 self._newest_id = max(self._newest_id, batch[-1][0].id)
                 self._index_pending = True
